@@ -1,0 +1,31 @@
+"""nnscratch: neural networks from scratch in NumPy, readable next to the equations.
+
+    import nnscratch as ns
+    X_train, y_train, X_test, y_test = ns.datasets.load_digits()
+    net = ns.MLP([64, 128, 10], activation="relu", seed=0)
+    history = net.fit(X_train, y_train, loss="cross_entropy", optimizer=ns.optim.Adam(),
+                      epochs=20, batch_size=32, validation_data=(X_test, y_test))
+    net.evaluate(X_test, y_test)       # {"loss": ..., "accuracy": ...}
+"""
+
+from . import activations, callbacks, datasets, init, losses, metrics, optim
+from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .callbacks import (Callback, EarlyStopping, History, LearningRateScheduler, ProgressLogger,
+                        ReduceLROnPlateau)
+from .gradcheck import check_gradients, gradient_errors
+from .layers import Dense, Dropout, Layer
+from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
+from .network import MLP, Sequential
+from .optim import SGD, Adam, AdamW, RMSProp
+from .training import TrainingDivergedError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Adam", "AdamW", "BinaryCrossEntropy", "Callback", "CrossEntropy", "Dense", "Dropout",
+    "EarlyStopping", "History", "Identity", "Layer", "LeakyReLU", "LearningRateScheduler", "Loss",
+    "MLP", "MSE", "ProgressLogger", "RMSProp", "ReLU", "ReduceLROnPlateau", "SGD", "Sequential",
+    "Sigmoid", "Softmax", "Tanh", "TrainingDivergedError", "activations", "callbacks",
+    "check_gradients", "datasets", "gradient_errors", "init", "losses", "metrics", "optim",
+    "__version__",
+]

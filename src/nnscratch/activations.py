@@ -1,0 +1,204 @@
+"""Activation functions, their derivatives, and the activation layers built on them.
+
+The plain functions (``sigmoid`` and ``sigmoid_derivative``, ...) are the curves the articles
+plot. The layers (``Sigmoid``, ``Tanh``, ...) wrap them for a network: forward caches what the
+backward pass needs, and backward applies the chain rule elementwise,
+
+    a = f(z)        dL/dz = dL/da * f'(z)
+
+except for Softmax, whose output mixes a whole row and whose backward is a Jacobian-vector
+product. Every function stays finite and raises no overflow warning for any float32 input: the
+sigmoid never exponentiates a positive number, and softmax subtracts each row's maximum first.
+
+Not here: softmax fused with cross-entropy, the stable way to train a classifier; see
+losses.CrossEntropy, which takes the logits and never needs this Softmax layer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ._validation import check_choice, check_float
+from .layers import Layer
+
+# ----------------------------------------------------------------------------------------------
+# The functions and their derivatives
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """sigma(z) = 1 / (1 + exp(-z)), computed as exp(min(z, 0)) / (1 + exp(-|z|)).
+
+    Both forms are equal; the second only ever takes exp of a non-positive number, so it cannot
+    overflow, and it keeps full relative precision in both tails.
+    """
+    exp_minus_abs = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0, exp_minus_abs) / (1.0 + exp_minus_abs)
+
+
+def sigmoid_derivative(z: np.ndarray) -> np.ndarray:
+    """sigma'(z) = sigma(z) * (1 - sigma(z))."""
+    s = sigmoid(z)
+    return s * (1.0 - s)
+
+
+def tanh(z: np.ndarray) -> np.ndarray:
+    """tanh(z) = (exp(z) - exp(-z)) / (exp(z) + exp(-z))."""
+    return np.tanh(z)
+
+
+def tanh_derivative(z: np.ndarray) -> np.ndarray:
+    """tanh'(z) = 1 - tanh(z)**2."""
+    return 1.0 - np.tanh(z) ** 2
+
+
+def relu(z: np.ndarray) -> np.ndarray:
+    """relu(z) = max(z, 0)."""
+    return np.maximum(z, 0)
+
+
+def relu_derivative(z: np.ndarray) -> np.ndarray:
+    """relu'(z) = 1 where z > 0, else 0 (the kink at 0 gets 0, as in PyTorch)."""
+    return (z > 0).astype(np.result_type(z, np.float32))
+
+
+def leaky_relu(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
+    """leaky_relu(z) = z where z > 0, else alpha * z."""
+    return np.where(z > 0, z, alpha * z)
+
+
+def leaky_relu_derivative(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
+    """leaky_relu'(z) = 1 where z > 0, else alpha."""
+    dtype = np.result_type(z, np.float32)
+    return np.where(z > 0, dtype.type(1.0), dtype.type(alpha))
+
+
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    """softmax(z)_k = exp(z_k - max(z)) / sum_j exp(z_j - max(z)): a probability per row.
+
+    Subtracting the maximum changes nothing mathematically and keeps every exp <= 1.
+    """
+    exp_shifted = np.exp(z - z.max(axis=axis, keepdims=True))
+    return exp_shifted / exp_shifted.sum(axis=axis, keepdims=True)
+
+
+def identity(z: np.ndarray) -> np.ndarray:
+    """identity(z) = z."""
+    return z
+
+
+def identity_derivative(z: np.ndarray) -> np.ndarray:
+    """identity'(z) = 1."""
+    return np.ones_like(z)
+
+
+#: name -> (function, derivative) for the elementwise activations, as the articles plot them.
+FUNCTIONS: dict[str, tuple[Callable, Callable]] = {
+    "sigmoid": (sigmoid, sigmoid_derivative),
+    "tanh": (tanh, tanh_derivative),
+    "relu": (relu, relu_derivative),
+    "leaky_relu": (leaky_relu, leaky_relu_derivative),
+    "identity": (identity, identity_derivative),
+}
+
+# ----------------------------------------------------------------------------------------------
+# The layers
+
+
+class Sigmoid(Layer):
+    """a = sigma(z);  backward: dL/dz = dL/da * a * (1 - a)."""
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.outputs = sigmoid(x)
+        return self.outputs
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return grad_output * self.outputs * (1.0 - self.outputs)
+
+
+class Tanh(Layer):
+    """a = tanh(z);  backward: dL/dz = dL/da * (1 - a**2)."""
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.outputs = np.tanh(x)
+        return self.outputs
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return grad_output * (1.0 - self.outputs**2)
+
+
+class ReLU(Layer):
+    """a = max(z, 0);  backward: dL/dz = dL/da * [z > 0]."""
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.inputs = x
+        return np.maximum(x, 0)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return grad_output * (self.inputs > 0)
+
+
+class LeakyReLU(Layer):
+    """a = z if z > 0 else alpha * z;  backward: dL/dz = dL/da * (1 if z > 0 else alpha)."""
+
+    def __init__(self, alpha: float = 0.01):
+        super().__init__()
+        self.alpha = check_float(alpha, "alpha", 0.0, 1.0, low_inclusive=True,
+                                 fix="alpha is the slope for negative inputs; 0.01 is usual.")
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.inputs = x
+        return np.where(x > 0, x, self.alpha * x)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return np.where(self.inputs > 0, grad_output, self.alpha * grad_output)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"alpha": self.alpha}
+
+
+class Softmax(Layer):
+    """a = softmax(z) per row;  backward: dL/dz = a * (dL/da - sum_k (dL/da)_k a_k).
+
+    That backward line is the Jacobian-vector product with J = diag(a) - a a^T, computed without
+    forming the (k, k) Jacobian. To train a classifier, end the network with logits and use
+    CrossEntropy instead: it fuses this softmax with the loss, giving dL/dz = (a - y) / n.
+    """
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.outputs = softmax(x, axis=1)
+        return self.outputs
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        weighted_sum = (grad_output * self.outputs).sum(axis=1, keepdims=True)
+        return self.outputs * (grad_output - weighted_sum)
+
+
+class Identity(Layer):
+    """a = z;  backward: dL/dz = dL/da. The "linear" activation of a regression output."""
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return x
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return grad_output
+
+
+ACTIVATIONS: dict[str, type[Layer]] = {
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "softmax": Softmax,
+    "identity": Identity,
+}
+
+
+def get_activation(activation: str | Layer | type[Layer]) -> Layer:
+    """A new activation layer from its name, a Layer subclass, or the given Layer itself."""
+    if isinstance(activation, Layer):
+        return activation
+    if isinstance(activation, type) and issubclass(activation, Layer):
+        return activation()
+    return ACTIVATIONS[check_choice(activation, "activation", tuple(ACTIVATIONS))]()

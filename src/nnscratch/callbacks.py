@@ -1,0 +1,251 @@
+"""Callbacks: code that ``fit`` calls at fixed points of training, to watch it or steer it.
+
+    on_train_begin(logs)    on_epoch_begin(epoch, logs)    on_batch_end(batch, logs)
+    on_epoch_end(epoch, logs)                              on_train_end(logs)
+
+``logs`` at the end of an epoch holds "loss", "accuracy" (classifiers), "val_loss" and
+"val_accuracy" (with validation data) and "lr"; at the end of a batch, that batch's "loss" and
+"size". A callback reaches the network as ``self.model`` (and its optimizer as
+``self.model.optimizer``) and stops training by setting ``self.model.stop_training = True``.
+
+The library itself never prints: progress reports (ProgressLogger) are callbacks, which ``fit``
+adds for ``verbose`` 1 or 2, and which the CLI uses.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Any, Callable, TextIO
+
+import numpy as np
+
+from ._validation import check_choice, check_float, check_int
+
+
+class Callback:
+    """Base class: every hook does nothing until a subclass overrides it."""
+
+    model: Any = None
+    params: dict[str, Any] = {}
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        """Facts about the run: "epochs", "steps" (batches per epoch), "samples"."""
+        self.params = params
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None: ...
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None: ...
+
+    def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None: ...
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None: ...
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None: ...
+
+
+class History(Callback):
+    """What ``fit`` returns: ``history[name]`` is a list with one value per epoch.
+
+    ``epoch`` lists the epoch numbers run; ``stop_reason`` is None when every epoch ran, else
+    "early_stopping", "interrupted" (Ctrl-C) or the name of the callback that stopped training.
+    """
+
+    def __init__(self) -> None:
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+        self.stop_reason: str | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.epoch.append(epoch)
+        for name, value in (logs or {}).items():
+            self.history.setdefault(name, []).append(value)
+
+    def __repr__(self) -> str:
+        return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
+
+
+class _Monitor:
+    """Tracks the best value of one logged quantity (min for losses, max for accuracies)."""
+
+    def __init__(self, owner: str, monitor: str, mode: str, min_delta: float):
+        self.owner = owner
+        self.monitor = monitor
+        mode = check_choice(mode, "mode", ("auto", "min", "max"))
+        if mode == "auto":
+            mode = "max" if "acc" in monitor else "min"
+        self.sign = 1.0 if mode == "min" else -1.0
+        self.min_delta = min_delta
+        self.best = math.inf
+
+    def reset(self) -> None:
+        self.best = math.inf
+
+    def read(self, logs: dict[str, Any] | None) -> float:
+        logs = logs or {}
+        if self.monitor not in logs:
+            hint = ("Pass validation_data or validation_split to fit, or monitor 'loss'."
+                    if self.monitor.startswith("val_") else "")
+            raise ValueError(f"{self.owner} monitors {self.monitor!r}, but fit logged only "
+                             f"{sorted(logs)}. {hint}".rstrip())
+        return float(logs[self.monitor])
+
+    def improved(self, value: float) -> bool:
+        """Whether ``value`` beats the best by more than min_delta; if so, it becomes the best."""
+        if self.sign * value < self.best - self.min_delta:
+            self.best = self.sign * value
+            return True
+        return False
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    With ``restore_best_weights`` the network ends training (stopped or not) with the weights
+    of its best epoch.
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
+                 mode: str = "auto", restore_best_weights: bool = False):
+        self.patience = check_int(patience, "patience", minimum=0)
+        self.tracker = _Monitor("EarlyStopping", monitor,
+                                mode, check_float(min_delta, "min_delta", low_inclusive=True))
+        self.restore_best_weights = restore_best_weights
+        self.best_weights: list[np.ndarray] | None = None
+        self.best_epoch: int | None = None
+        self.stopped_epoch: int | None = None
+        self.wait = 0
+
+    def on_train_begin(self, logs=None) -> None:
+        self.tracker.reset()
+        self.best_weights, self.best_epoch, self.stopped_epoch, self.wait = None, None, None, 0
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        if self.tracker.improved(self.tracker.read(logs)):
+            self.best_epoch, self.wait = epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            self.model.stop_reason = "early_stopping"
+
+    def on_train_end(self, logs=None) -> None:
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+class LearningRateScheduler(Callback):
+    """Set the optimizer's learning rate each epoch: lr = schedule(epoch, initial_lr).
+
+    ``schedule`` is any callable of (epoch, initial_lr), such as optim.StepDecay,
+    optim.ExponentialDecay or optim.CosineDecay.
+    """
+
+    def __init__(self, schedule: Callable[[int, float], float]):
+        if not callable(schedule):
+            raise TypeError(f"schedule must be a callable schedule(epoch, initial_lr) -> lr; "
+                            f"got {schedule!r}. Use e.g. nnscratch.optim.CosineDecay(20).")
+        self.schedule = schedule
+        self.initial_lr: float | None = None
+
+    def on_train_begin(self, logs=None) -> None:
+        self.initial_lr = self.model.optimizer.lr
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        lr = float(self.schedule(epoch, self.initial_lr))
+        self.model.optimizer.lr = check_float(lr, "the scheduled learning rate",
+                                              fix="Check the schedule's arguments.")
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` when ``monitor`` stalls for ``patience`` epochs."""
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 5,
+                 min_delta: float = 1e-4, min_lr: float = 0.0, mode: str = "auto"):
+        self.factor = check_float(factor, "factor", 0.0, 1.0, high_inclusive=False,
+                                  fix="factor multiplies the learning rate; 0.1 or 0.5 is usual.")
+        self.patience = check_int(patience, "patience", minimum=0)
+        self.min_lr = check_float(min_lr, "min_lr", low_inclusive=True)
+        self.tracker = _Monitor("ReduceLROnPlateau", monitor, mode,
+                                check_float(min_delta, "min_delta", low_inclusive=True))
+        self.wait = 0
+
+    def on_train_begin(self, logs=None) -> None:
+        self.tracker.reset()
+        self.wait = 0
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        if self.tracker.improved(self.tracker.read(logs)):
+            self.wait = 0
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            optimizer = self.model.optimizer
+            optimizer.lr = max(optimizer.lr * self.factor, self.min_lr)
+            self.wait = 0
+
+
+class ProgressLogger(Callback):
+    """Report progress on a stream (stderr by default), as Keras's ``verbose`` does.
+
+    verbose=1: a bar redrawn in place within each epoch, with the time left and the running
+    loss, on a terminal; on anything else (a file, a pipe, a CI log) it falls back to 2.
+    verbose=2: one line per epoch with its metrics.
+    """
+
+    def __init__(self, verbose: int = 1, stream: TextIO | None = None, bar_width: int = 30):
+        self.verbose = check_int(verbose, "verbose", minimum=1)
+        self.stream = stream if stream is not None else sys.stderr
+        self.bar_width = bar_width
+        self.epoch = 0
+        self.epoch_start = 0.0
+        self.last_draw = 0.0
+        self.batch_loss_sum = 0.0
+        self.batch_samples = 0
+
+    def on_train_begin(self, logs=None) -> None:
+        is_terminal = getattr(self.stream, "isatty", lambda: False)()
+        self.draw_bar = self.verbose == 1 and is_terminal
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self.epoch = epoch
+        self.epoch_start = self.last_draw = time.perf_counter()
+        self.batch_loss_sum, self.batch_samples = 0.0, 0
+
+    def on_batch_end(self, batch, logs=None) -> None:
+        if not self.draw_bar:
+            return
+        logs = logs or {}
+        self.batch_loss_sum += logs.get("loss", 0.0) * logs.get("size", 1)
+        self.batch_samples += logs.get("size", 1)
+        now = time.perf_counter()
+        steps = self.params.get("steps", 0)
+        if now - self.last_draw < 0.1 and batch + 1 < steps:
+            return
+        self.last_draw = now
+        done = (batch + 1) / steps if steps else 1.0
+        filled = int(self.bar_width * done)
+        remaining = (now - self.epoch_start) * (1.0 - done) / max(done, 1e-9)
+        self.stream.write(f"\r{self._epoch_label()} [{'=' * filled}{'.' * (self.bar_width - filled)}]"
+                          f" {batch + 1}/{steps} - ETA {remaining:4.1f}s - loss: "
+                          f"{self.batch_loss_sum / max(self.batch_samples, 1):.4f}")
+        self.stream.flush()
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        seconds = time.perf_counter() - self.epoch_start
+        metrics = " - ".join(f"{name}: {value:.4g}" if name == "lr" else f"{name}: {value:.4f}"
+                             for name, value in (logs or {}).items())
+        prefix = "\r" if self.draw_bar else ""
+        self.stream.write(f"{prefix}{self._epoch_label()} - {seconds:.2f}s - {metrics}"
+                          f"{' ' * 10 if self.draw_bar else ''}\n")
+        self.stream.flush()
+
+    def _epoch_label(self) -> str:
+        return f"epoch {self.epoch + 1}/{self.params.get('epochs', '?')}"

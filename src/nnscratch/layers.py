@@ -1,0 +1,170 @@
+"""Layers: the base contract, the fully connected (Dense) layer, and inverted Dropout.
+
+A layer maps a batch x of shape (n_samples, in_features) to an output, and back:
+
+    forward(x)             -> output, caching what backward needs
+    backward(grad_output)  -> grad_input = dL/dx, filling grads[name] = dL/dparams[name]
+
+``params`` and ``grads`` are two dicts with the same keys and shapes. A layer owns them; an
+optimizer only reads ``grads`` and updates ``params`` in place (see optim.py). Layers without
+parameters (the activations, Dropout) keep both dicts empty.
+
+Activation layers live in activations.py; convolution, normalisation and recurrent layers are
+not part of nnscratch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._validation import check_float, check_int, fail
+from .init import Initializer, get_initializer
+
+
+class Layer:
+    """Base class of every layer; subclass it to plug a custom layer into a Sequential.
+
+    A subclass implements ``forward`` and ``backward``. One with parameters also implements
+    ``initialize`` (called by the network with its seeded generator and dtype), and one that
+    changes the number of features implements ``output_features``.
+    """
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+
+    def initialize(self, rng: np.random.Generator, dtype: Any = np.float32) -> None:
+        """Create the parameters (and zeroed gradients) with ``rng``, in ``dtype``."""
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Return the layer's output for the batch ``x``; ``training`` enables dropout."""
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(x, training)")
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Given dL/d(output), fill ``grads`` and return dL/d(input)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement backward(grad_output)")
+
+    def output_features(self, input_features: int | None) -> int | None:
+        """The number of output features for ``input_features`` inputs (None: not yet known)."""
+        return input_features
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this layer (used to save models)."""
+        return {}
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
+        return f"{type(self).__name__}({arguments})"
+
+
+class Dense(Layer):
+    """Fully connected layer: every output is a weighted sum of every input plus a bias.
+
+    Forward, for a batch x (n, in_features)::
+
+        z = x @ W + b                     z: (n, out_features), W: (in, out), b: (out,)
+
+    Backward, given g = dL/dz of shape (n, out_features)::
+
+        dL/dW = x.T @ g                   (in, out)
+        dL/db = sum of g over the batch   (out,)
+        dL/dx = g @ W.T                   (n, in)
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Sizes of the input and output.
+    init : str or callable, optional
+        Weight initialiser (see init.py). ``None`` lets the network choose from the activation
+        that follows: He for the ReLU family, Glorot otherwise. Biases start at zero.
+    """
+
+    def __init__(self, in_features: int, out_features: int, init: str | Initializer | None = None):
+        super().__init__()
+        self.in_features = check_int(in_features, "in_features")
+        self.out_features = check_int(out_features, "out_features")
+        self.init = init if init is None else get_initializer(init)
+        self.inputs: np.ndarray | None = None
+
+    def initialize(
+        self, rng: np.random.Generator, dtype: Any = np.float32, default_init: str = "glorot_uniform"
+    ) -> None:
+        init = self.init if self.init is not None else get_initializer(default_init)
+        shape = (self.in_features, self.out_features)
+        self.params = {"W": init(shape, rng, dtype), "b": np.zeros(self.out_features, dtype=dtype)}
+        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if not self.params:
+            raise RuntimeError(
+                f"{self!r} has no weights yet. Put it in a Sequential(..., seed=...) or call "
+                "layer.initialize(np.random.default_rng(seed)) first."
+            )
+        self.inputs = x
+        return x @ self.params["W"] + self.params["b"]
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        self.grads["W"] = self.inputs.T @ grad_output
+        self.grads["b"] = grad_output.sum(axis=0)
+        return grad_output @ self.params["W"].T
+
+    def output_features(self, input_features: int | None) -> int:
+        if input_features is not None and input_features != self.in_features:
+            fail("in_features", f"{input_features}, the number of features the layer before "
+                 "it outputs", self.in_features,
+                 f"Make the layer Dense({input_features}, {self.out_features}) or change the "
+                 "layer before it.")
+        return self.out_features
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"in_features": self.in_features, "out_features": self.out_features}
+        if self.init is not None:
+            config["init"] = getattr(self.init, "__name__", repr(self.init))
+        return config
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each input with probability ``rate`` and scale the
+    survivors by 1 / (1 - rate), so that at test time the layer is the identity.
+
+    Forward (training), with a fresh mask m of independent Bernoulli(1 - rate) draws::
+
+        y = x * m / (1 - rate)
+
+    Backward::
+
+        dL/dx = dL/dy * m / (1 - rate)
+
+    The mask comes from the network's seeded generator, so a seed fixes every mask.
+    """
+
+    def __init__(self, rate: float = 0.5):
+        super().__init__()
+        self.rate = check_float(rate, "rate", 0.0, 1.0, low_inclusive=True, high_inclusive=False,
+                                fix="Use 0 <= rate < 1; rate is the fraction of inputs dropped.")
+        self.rng: np.random.Generator | None = None
+        self.scaled_mask: np.ndarray | None = None
+
+    def initialize(self, rng: np.random.Generator, dtype: Any = np.float32) -> None:
+        self.rng = rng
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if not training or self.rate == 0.0:
+            self.scaled_mask = None
+            return x
+        if self.rng is None:
+            raise RuntimeError("Dropout has no generator yet. Put it in a Sequential(..., seed=...) "
+                               "or call layer.initialize(np.random.default_rng(seed)) first.")
+        keep = self.rng.random(x.shape, dtype=np.float32) >= self.rate
+        self.scaled_mask = keep.astype(x.dtype) / (1.0 - self.rate)
+        return x * self.scaled_mask
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        if self.scaled_mask is None:
+            return grad_output
+        return grad_output * self.scaled_mask
+
+    def get_config(self) -> dict[str, Any]:
+        return {"rate": self.rate}

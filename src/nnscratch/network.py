@@ -1,0 +1,351 @@
+"""The network: a stack of layers, run forwards to predict and backwards to learn.
+
+    forward:   a_0 = x,   a_l = layer_l(a_{l-1})            for l = 1 .. L
+    backward:  g_L = dL/da_L,   g_{l-1} = layer_l.backward(g_l)   for l = L .. 1
+
+Backward is the chain rule applied layer by layer: each layer turns the gradient with respect
+to its output into the gradient with respect to its input, filling its own parameter gradients
+on the way. ``Sequential`` holds any list of layers; ``MLP`` builds the usual
+Dense-activation-Dense-... stack from a list of sizes.
+
+A classifier's last layer outputs logits (no softmax or sigmoid): the loss applies the link
+function in its stable fused form, and ``predict_proba`` applies it for you. Training itself
+(fit, evaluate, train_on_batch) lives in training.py; the methods here call it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import training
+from ._validation import check_choice, check_float, check_int, fail
+from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, get_activation
+from .callbacks import Callback, History
+from .init import Initializer
+from .layers import Dense, Dropout, Layer
+from .losses import BinaryCrossEntropy, CrossEntropy, Loss, get_loss
+from .optim import Optimizer
+
+DTYPES = ("float32", "float64")
+
+
+class Sequential:
+    """A feed-forward network: the layers applied one after the other.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        For example ``[Dense(64, 128), ReLU(), Dense(128, 10)]``. Consecutive Dense sizes must
+        meet. Every parameter is (re)initialised from ``seed`` when the network is built.
+    seed : int, optional
+        Seeds the generator behind the initial weights, dropout masks and (unless fit gets its
+        own seed) the shuffling. None draws a fresh seed and records it in ``self.seed``.
+    dtype : "float32" (default) or "float64"
+        The dtype of every parameter and every array the network computes.
+    loss : str or Loss, optional
+        What the outputs mean, for predict before any fit; fit(loss=...) sets it too.
+    """
+
+    def __init__(self, layers: Sequence[Layer], seed: int | None = None,
+                 dtype: Any = "float32", loss: str | Loss | None = None):
+        if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)) or not layers:
+            fail("layers", "a non-empty list of layers", layers,
+                 "For example [Dense(64, 128), ReLU(), Dense(128, 10)].", TypeError)
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                hint = ("Instantiate it: write ReLU() rather than ReLU."
+                        if isinstance(layer, type) else
+                        "Custom layers must subclass nnscratch.Layer.")
+                fail(f"layers[{index}]", "a Layer instance", layer, hint, TypeError)
+        self.layers: list[Layer] = list(layers)
+        self.dtype = np.dtype(_check_dtype(dtype))
+        self.seed = (int(np.random.SeedSequence().entropy) if seed is None
+                     else check_int(seed, "seed", minimum=0))
+        self.rng = np.random.default_rng(self.seed)
+        self.n_inputs, self.n_outputs = self._check_sizes()
+        for layer, next_layer in zip(self.layers, [*self.layers[1:], None]):
+            if isinstance(layer, Dense):
+                layer.initialize(self.rng, self.dtype, default_init=_default_init(next_layer))
+            else:
+                layer.initialize(self.rng, self.dtype)
+        self.loss: Loss | None = None if loss is None else get_loss(loss)
+        self.optimizer: Optimizer | None = None
+        self.stop_training = False
+        self.stop_reason: str | None = None
+
+    # ------------------------------------------------------------------------------------------
+    # Forward and backward propagation
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """a_l = layer_l(a_{l-1}) for every layer; returns the last output (logits)."""
+        if x.ndim != 2 or x.shape[1] != self.n_inputs:
+            fail("x", f"a 2-D array (n_samples, {self.n_inputs})", x,
+                 "Use predict() for checked input of any array-like.")
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """g_{l-1} = layer_l.backward(g_l) from the last layer to the first; fills every grads."""
+        for layer in reversed(self.layers):
+            grad_output = layer.backward(grad_output)
+        return grad_output
+
+    def named_parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """(name, param, grad) for every parameter, named "<layer index>.<key>", e.g. "0.W"."""
+        return [(f"{index}.{key}", layer.params[key], layer.grads[key])
+                for index, layer in enumerate(self.layers) for key in layer.params]
+
+    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(param, grad) pairs for the optimizer, in a fixed order."""
+        return [(param, grad) for _, param, grad in self.named_parameters()]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every parameter, in the order of parameters()."""
+        return [param.copy() for param, _ in self.parameters()]
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Copy ``weights`` (as get_weights returns them) into the parameters, in place."""
+        named = self.named_parameters()
+        if len(weights) != len(named):
+            fail("weights", f"a list of {len(named)} arrays, one per parameter", weights)
+        for (name, param, _), value in zip(named, weights):
+            value = np.asarray(value)
+            if value.shape != param.shape:
+                fail(f"weights for {name}", f"an array of shape {param.shape}", value)
+            param[...] = value
+
+    @property
+    def n_params(self) -> int:
+        """The number of trainable numbers in the network."""
+        return sum(param.size for param, _ in self.parameters())
+
+    # ------------------------------------------------------------------------------------------
+    # Training and prediction (the loop itself is in training.py)
+
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        loss: str | Loss | None = None,
+        optimizer: str | Optimizer | None = None,
+        epochs: int = 10,
+        batch_size: int | None = 32,
+        validation_data: tuple[Any, Any] | None = None,
+        validation_split: float = 0.0,
+        shuffle: bool = True,
+        seed: int | None = None,
+        callbacks: Sequence[Callback] | None = None,
+        class_weight: str | dict[int, float] | None = None,
+        sample_weight: Any = None,
+        verbose: int = 0,
+    ) -> History:
+        """Train on (X, y) by gradient descent; return the History of per-epoch metrics.
+
+        Parameters
+        ----------
+        X : array (n_samples, n_features)
+        y : array
+            Class labels (n,) or one-hot rows (n, k) for "cross_entropy"; 0/1 for
+            "binary_cross_entropy"; real targets (n,) or (n, k) for "mse".
+        loss : str or Loss
+            "cross_entropy", "binary_cross_entropy", "mse", or a Loss. Needed on the first fit.
+        optimizer : str or Optimizer
+            Default: the optimizer of the previous fit (warm start), else SGD(lr=0.01).
+        epochs : int
+            Passes over the training data.
+        batch_size : int or None
+            1: per-sample SGD; an int: mini-batches; None: the full batch.
+        validation_data : (X_val, y_val), optional
+            Scored after every epoch as "val_loss" (and "val_accuracy").
+        validation_split : float
+            Or: hold out this fraction of (X, y), chosen at random with ``seed``.
+        shuffle : bool
+            Visit the rows in a new random order every epoch.
+        seed : int, optional
+            Seeds the shuffling and the split; None uses the network's own generator.
+        callbacks : list of Callback
+            E.g. EarlyStopping, LearningRateScheduler, ReduceLROnPlateau.
+        class_weight : "balanced" or dict, optional
+            Weight each sample's loss by its class (classification only).
+        sample_weight : array (n_samples,), optional
+            Weight each sample's loss.
+        verbose : 0, 1 or 2
+            0 is silent; 1 draws a progress bar on stderr; 2 writes one line per epoch.
+
+        Calling fit again continues from the current weights. A loss that turns NaN or
+        infinite raises TrainingDivergedError; Ctrl-C stops after the current batch.
+        """
+        loss = training.resolve_loss(self, loss)
+        self._check_output_layer(loss)
+        return training.fit(
+            self, X, y, loss=loss, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
+            validation_data=validation_data, validation_split=validation_split, shuffle=shuffle,
+            seed=seed, callbacks=callbacks, class_weight=class_weight,
+            sample_weight=sample_weight, verbose=verbose,
+        )
+
+    def train_on_batch(self, X: Any, y: Any, *, loss: str | Loss | None = None,
+                       optimizer: str | Optimizer | None = None,
+                       sample_weight: Any = None) -> dict[str, float]:
+        """One gradient-descent step on (X, y), for custom training loops; returns its metrics."""
+        loss = training.resolve_loss(self, loss)
+        self._check_output_layer(loss)
+        return training.train_on_batch(self, X, y, loss=loss, optimizer=optimizer,
+                                       sample_weight=sample_weight)
+
+    def evaluate(self, X: Any, y: Any, *, loss: str | Loss | None = None,
+                 sample_weight: Any = None) -> dict[str, float]:
+        """{"loss": ..., "accuracy": ...} on (X, y) (accuracy for classifiers only)."""
+        return training.evaluate(self, X, y, loss=loss, sample_weight=sample_weight)
+
+    def predict(self, X: Any, batch_size: int = 1024) -> np.ndarray:
+        """Class labels (n,) for classifiers; the outputs for regression ((n,) for one output)."""
+        task = self._task()
+        outputs = training.predict_outputs(self, X, batch_size)
+        if task in training.CLASSIFICATION_TASKS:
+            return training.outputs_to_labels(outputs, task)
+        return outputs[:, 0] if outputs.shape[1] == 1 else outputs
+
+    def predict_proba(self, X: Any, batch_size: int = 1024) -> np.ndarray:
+        """Class probabilities (n, n_classes), each row summing to 1."""
+        task = self._task()
+        return training.outputs_to_probabilities(training.predict_outputs(self, X, batch_size),
+                                                 task)
+
+    # ------------------------------------------------------------------------------------------
+    # Description and copies
+
+    def summary(self) -> str:
+        """A table of the layers with their output shapes and parameter counts."""
+        rows = [("#", "layer", "output shape", "params")]
+        features = None
+        for index, layer in enumerate(self.layers):
+            features = layer.output_features(features)
+            count = sum(param.size for param in layer.params.values())
+            rows.append((str(index), repr(layer), f"(n, {features})", f"{count:,}"))
+        widths = [max(len(row[column]) for row in rows) for column in range(4)]
+        lines = ["  ".join(cell.ljust(width) if column < 3 else cell.rjust(width)
+                           for column, (cell, width) in enumerate(zip(row, widths)))
+                 for row in rows]
+        rule = "-" * len(lines[0])
+        total = (f"total parameters: {self.n_params:,} "
+                 f"({self.n_params * self.dtype.itemsize / 1024:,.1f} KiB as {self.dtype.name})")
+        return "\n".join([lines[0], rule, *lines[1:], rule, total])
+
+    def astype(self, dtype: Any) -> Sequential:
+        """A copy of the network whose parameters and computations use ``dtype``."""
+        network = self.copy()
+        network.dtype = np.dtype(_check_dtype(dtype))
+        for layer in network.layers:
+            layer.params = {key: value.astype(network.dtype) for key, value in layer.params.items()}
+            layer.grads = {key: value.astype(network.dtype) for key, value in layer.grads.items()}
+        network.optimizer = None
+        return network
+
+    def copy(self) -> Sequential:
+        """An independent deep copy (weights, generator state, loss and optimizer)."""
+        return copy.deepcopy(self)
+
+    def __repr__(self) -> str:
+        layers = ", ".join(repr(layer) for layer in self.layers)
+        return f"{type(self).__name__}([{layers}], seed={self.seed}, dtype={self.dtype.name!r})"
+
+    # ------------------------------------------------------------------------------------------
+    # Helpers
+
+    def _check_sizes(self) -> tuple[int, int]:
+        features = None
+        n_inputs = None
+        for index, layer in enumerate(self.layers):
+            try:
+                features = layer.output_features(features)
+            except ValueError as error:
+                raise ValueError(f"layers[{index}] does not fit the layer before it: {error}") \
+                    from None
+            if n_inputs is None and features is not None:
+                n_inputs = getattr(layer, "in_features", None)
+        if n_inputs is None or features is None:
+            fail("layers", "a list with at least one Dense layer (to fix the input and output "
+                 "sizes)", self.layers, "Add e.g. Dense(n_features, n_outputs).")
+        return n_inputs, features
+
+    def _task(self) -> str:
+        return training.resolve_loss(self, None).task
+
+    def _check_output_layer(self, loss: Loss) -> None:
+        last = self.layers[-1]
+        for loss_type, layer_type, name in ((CrossEntropy, Softmax, "cross_entropy"),
+                                            (BinaryCrossEntropy, Sigmoid, "binary_cross_entropy")):
+            if isinstance(loss, loss_type) and isinstance(last, layer_type):
+                raise ValueError(
+                    f"The network ends in {layer_type.__name__}(), but {name} takes logits and "
+                    f"applies {layer_type.__name__.lower()} itself, stably. Remove the final "
+                    f"{layer_type.__name__}() layer; predict_proba() gives the probabilities."
+                )
+
+
+class MLP(Sequential):
+    """A multilayer perceptron built from layer sizes: Dense, activation, Dense, ... Dense.
+
+    ``MLP([64, 128, 64, 10], activation="relu", seed=0)`` is
+    ``Sequential([Dense(64, 128), ReLU(), Dense(128, 64), ReLU(), Dense(64, 10)], seed=0)``.
+
+    Parameters
+    ----------
+    sizes : list of int
+        The number of units of each layer, inputs first, outputs last (at least two).
+    activation : str or Layer class
+        The hidden activation: "relu", "leaky_relu", "tanh", "sigmoid", "identity", ...
+    output_activation : str, optional
+        An activation after the last Dense layer. Leave None for classifiers (the loss takes
+        logits) and for regression.
+    dropout : float
+        If > 0, a Dropout layer with this rate after every hidden activation.
+    init : str or callable, optional
+        The weight initialiser; None picks He for the ReLU family and Glorot otherwise.
+    seed, dtype, loss
+        As for Sequential.
+    """
+
+    def __init__(self, sizes: Sequence[int], activation: Any = "relu",
+                 output_activation: Any = None, dropout: float = 0.0,
+                 init: str | Initializer | None = None, seed: int | None = None,
+                 dtype: Any = "float32", loss: str | Loss | None = None):
+        if not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
+            fail("sizes", "a list of at least two layer sizes, inputs first", sizes,
+                 "For example [64, 128, 10].", TypeError if not isinstance(sizes, (list, tuple))
+                 else ValueError)
+        sizes = [check_int(size, f"sizes[{index}]", fix="Every layer needs at least one unit.")
+                 for index, size in enumerate(sizes)]
+        dropout = check_float(dropout, "dropout", 0.0, 1.0, low_inclusive=True,
+                              high_inclusive=False)
+        layers: list[Layer] = []
+        for index, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
+            layers.append(Dense(fan_in, fan_out, init=init))
+            if index < len(sizes) - 2:
+                layers.append(get_activation(activation) if not isinstance(activation, Layer)
+                              else copy.deepcopy(activation))
+                if dropout:
+                    layers.append(Dropout(dropout))
+        if output_activation is not None:
+            layers.append(get_activation(output_activation))
+        self.sizes = sizes
+        super().__init__(layers, seed=seed, dtype=dtype, loss=loss)
+
+
+def _default_init(next_layer: Layer | None) -> str:
+    """He initialisation before the ReLU family, Glorot before anything else."""
+    return "he_normal" if isinstance(next_layer, (ReLU, LeakyReLU)) else "glorot_uniform"
+
+
+def _check_dtype(dtype: Any) -> str:
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = repr(dtype)
+    return check_choice(name, "dtype", DTYPES)

@@ -1,0 +1,413 @@
+"""The training loop: gradient descent over batches, with validation, callbacks and a History.
+
+One training step on a batch (X_b, y_b) is five lines::
+
+    outputs = network.forward(X_b, training=True)      forward propagation
+    value   = loss.forward(outputs, y_b)               the score
+    grad    = loss.backward()                          dL/d(outputs)
+    network.backward(grad)                             backpropagation fills every layer's grads
+    optimizer.step(network.parameters())               the gradient-descent update
+
+``batch_size`` chooses the kind of gradient descent: 1 is per-sample (stochastic) gradient
+descent, an int is mini-batch, and None is full-batch. Each epoch visits every training row
+once, in a fresh seeded order when ``shuffle`` is on; batches are gathered by index, so the
+training set itself is never copied.
+
+The functions here work on any model with the network's interface (forward, backward,
+parameters, get_weights, set_weights, n_inputs, n_outputs, dtype, rng); network.Sequential
+exposes them as methods. Nothing here prints: progress goes through callbacks.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from ._validation import check_features, check_float, check_int, check_sample_count, fail
+from .activations import sigmoid, softmax
+from .callbacks import Callback, History, ProgressLogger
+from .losses import Loss, get_loss
+from .optim import SGD, Optimizer, get_optimizer
+
+CLASSIFICATION_TASKS = ("multiclass", "binary")
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The loss became NaN or infinite during ``fit``.
+
+    ``history`` holds the epochs completed before it happened; the network's weights are those
+    from the start of the epoch in which it happened (the last ones known to be finite).
+    """
+
+    def __init__(self, message: str, history: History | None = None):
+        super().__init__(message)
+        self.history = history
+
+
+def fit(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    loss: str | Loss | None = None,
+    optimizer: str | Optimizer | None = None,
+    epochs: int = 10,
+    batch_size: int | None = 32,
+    validation_data: tuple[Any, Any] | None = None,
+    validation_split: float = 0.0,
+    shuffle: bool = True,
+    seed: int | None = None,
+    callbacks: Sequence[Callback] | None = None,
+    class_weight: str | dict[int, float] | None = None,
+    sample_weight: Any = None,
+    verbose: int = 0,
+) -> History:
+    """Train ``model`` on (X, y) and return the per-epoch History; see Sequential.fit."""
+    loss, optimizer = _resolve_loss_and_optimizer(model, loss, optimizer)
+    epochs = check_int(epochs, "epochs", fix="Train for at least one epoch.")
+    verbose = _check_verbose(verbose)
+    callbacks = _check_callbacks(callbacks)
+    X, targets = prepare_data(model, loss, X, y)
+    weights = sample_weights(loss, targets, model.n_outputs, class_weight, sample_weight,
+                             model.dtype)
+    rng = model.rng if seed is None else np.random.default_rng(check_int(seed, "seed", 0))
+
+    train_rows, validation = _validation_set(model, loss, X, targets, validation_data,
+                                             validation_split, rng)
+    n_train = len(X) if train_rows is None else len(train_rows)
+    if batch_size is None:
+        batch_size = n_train
+    batch_size = min(check_int(batch_size, "batch_size",
+                               fix="Use 1 for per-sample SGD, or None for the full batch."),
+                     n_train)
+
+    model.loss, model.optimizer = loss, optimizer
+    model.stop_training, model.stop_reason = False, None
+    history = History()
+    everyone: list[Callback] = [history, *callbacks]
+    if verbose:
+        everyone.append(ProgressLogger(verbose))
+    run_facts = {"epochs": epochs, "steps": math.ceil(n_train / batch_size), "samples": n_train,
+                 "batch_size": batch_size}
+    for callback in everyone:
+        callback.set_model(model)
+        callback.set_params(run_facts)
+        callback.on_train_begin()
+
+    with _StopOnInterrupt() as interrupt:
+        for epoch in range(epochs):
+            for callback in everyone:
+                callback.on_epoch_begin(epoch)
+            last_finite_weights = model.get_weights()
+            totals = _Totals()
+            for batch, rows in enumerate(_batches(n_train, train_rows, batch_size, shuffle, rng)):
+                weights_batch = None if weights is None else weights[rows]
+                outputs, value = train_step(model, loss, optimizer, X[rows], targets[rows],
+                                            weights_batch)
+                if not math.isfinite(value):
+                    model.set_weights(last_finite_weights)
+                    raise TrainingDivergedError(_divergence_message(value, epoch, batch,
+                                                                    optimizer), history)
+                totals.add(value, outputs, targets[rows], loss.task)
+                for callback in everyone:
+                    callback.on_batch_end(batch, {"loss": value, "size": len(outputs)})
+                if interrupt.requested:
+                    break
+            logs = totals.logs()
+            if validation is not None:
+                scores = _evaluate_prepared(model, loss, *validation)
+                logs.update({f"val_{name}": value for name, value in scores.items()})
+            logs["lr"] = optimizer.lr
+            for callback in everyone:
+                callback.on_epoch_end(epoch, logs)
+            if interrupt.requested:
+                model.stop_reason = "interrupted"
+            if interrupt.requested or model.stop_training:
+                break
+    for callback in everyone:
+        callback.on_train_end()
+    history.stop_reason = model.stop_reason
+    return history
+
+
+def train_step(
+    model: Any, loss: Loss, optimizer: Optimizer, X_batch: np.ndarray, y_batch: np.ndarray,
+    weights_batch: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
+    """One gradient-descent step on a prepared batch; returns the outputs and the loss value.
+
+    A non-finite loss skips the update, so the caller can stop with the weights unharmed.
+    """
+    outputs = model.forward(X_batch, training=True)
+    value = loss.forward(outputs, y_batch, weights_batch)
+    if math.isfinite(value):
+        model.backward(loss.backward())
+        optimizer.step(model.parameters())
+    return outputs, value
+
+
+def train_on_batch(model: Any, X: Any, y: Any, *, loss: str | Loss | None = None,
+                   optimizer: str | Optimizer | None = None,
+                   sample_weight: Any = None) -> dict[str, float]:
+    """One checked gradient-descent step on (X, y), for custom training loops."""
+    loss, optimizer = _resolve_loss_and_optimizer(model, loss, optimizer)
+    X, targets = prepare_data(model, loss, X, y)
+    weights = sample_weights(loss, targets, model.n_outputs, None, sample_weight, model.dtype)
+    model.loss, model.optimizer = loss, optimizer
+    outputs, value = train_step(model, loss, optimizer, X, targets, weights)
+    if not math.isfinite(value):
+        raise TrainingDivergedError(_divergence_message(value, None, None, optimizer))
+    totals = _Totals()
+    totals.add(value, outputs, targets, loss.task)
+    return totals.logs()
+
+
+def evaluate(model: Any, X: Any, y: Any, *, loss: str | Loss | None = None,
+             sample_weight: Any = None, batch_size: int = 1024) -> dict[str, float]:
+    """The mean loss on (X, y), and the accuracy for classifiers, without training."""
+    loss = resolve_loss(model, loss)
+    X, targets = prepare_data(model, loss, X, y)
+    weights = sample_weights(loss, targets, model.n_outputs, None, sample_weight, model.dtype)
+    return _evaluate_prepared(model, loss, X, targets, weights,
+                              check_int(batch_size, "batch_size"))
+
+
+def predict_outputs(model: Any, X: Any, batch_size: int = 1024) -> np.ndarray:
+    """The network's raw outputs for X (logits for classifiers), computed in batches."""
+    X = check_features(X, "X", model.n_inputs, model.dtype)
+    batch_size = check_int(batch_size, "batch_size")
+    return np.concatenate([model.forward(X[start:start + batch_size], training=False)
+                           for start in range(0, len(X), batch_size)])
+
+
+def outputs_to_probabilities(outputs: np.ndarray, task: str) -> np.ndarray:
+    """Class probabilities from raw outputs: softmax for "multiclass"; for "binary" with one
+    output, columns [1 - p, p] with p = sigmoid(output); with several outputs, each sigmoid."""
+    if task == "multiclass":
+        return softmax(outputs, axis=1)
+    if task == "binary":
+        positive = sigmoid(outputs)
+        return np.hstack([1.0 - positive, positive]) if outputs.shape[1] == 1 else positive
+    raise ValueError(f"probabilities need a classification loss; this network is trained with a "
+                     f"{task} loss. Use predict() for its outputs.")
+
+
+def outputs_to_labels(outputs: np.ndarray, task: str) -> np.ndarray:
+    """Predicted labels: the arg-max class ("multiclass") or output > 0, i.e. p > 0.5 ("binary")."""
+    if task == "multiclass":
+        return outputs.argmax(axis=1)
+    if task == "binary":
+        labels = (outputs > 0).astype(np.int64)
+        return labels[:, 0] if outputs.shape[1] == 1 else labels
+    return outputs
+
+
+def resolve_loss(model: Any, loss: str | Loss | None) -> Loss:
+    """``loss`` as a Loss object, defaulting to the one the model was built or trained with."""
+    if loss is None:
+        loss = getattr(model, "loss", None)
+    if loss is None:
+        raise ValueError("loss must be given: this network does not know what its outputs mean "
+                         "yet. Pass loss='cross_entropy' (classes), 'binary_cross_entropy' "
+                         "(yes/no) or 'mse' (regression), to fit or to the network.")
+    return get_loss(loss)
+
+
+def prepare_data(model: Any, loss: Loss, X: Any, y: Any,
+                 names: tuple[str, str] = ("X", "y")) -> tuple[np.ndarray, np.ndarray]:
+    """Check X and y once and return them in the network's dtype (labels as int64)."""
+    X = check_features(X, names[0], model.n_inputs, model.dtype)
+    targets = loss.prepare_targets(y, model.n_outputs, model.dtype, names[1])
+    check_sample_count(targets, names[1], len(X), names[0])
+    return X, targets
+
+
+def sample_weights(loss: Loss, targets: np.ndarray, n_outputs: int, class_weight: Any,
+                   sample_weight: Any, dtype: Any) -> np.ndarray | None:
+    """Per-sample loss weights: ``sample_weight`` times the weight of each sample's class.
+
+    ``class_weight="balanced"`` gives class c the weight n / (n_classes * count_c), as
+    scikit-learn does; a dict {class: weight} sets them directly (missing classes get 1).
+    """
+    weights = None
+    if sample_weight is not None:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        if weights.ndim != 1 or len(weights) != len(targets):
+            fail("sample_weight", f"a 1-D array with one weight per sample ({len(targets)})",
+                 sample_weight)
+        if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() == 0:
+            fail("sample_weight", "finite, non-negative weights, not all zero", sample_weight)
+    if class_weight is not None:
+        labels = _true_labels(targets, loss.task) if loss.task in CLASSIFICATION_TASKS else None
+        if labels is None or labels.ndim != 1:
+            fail("class_weight", "None here: it needs a classification loss with one label per "
+                 "sample", class_weight, "Drop class_weight, or weight samples with sample_weight.")
+        n_classes = n_outputs if loss.task == "multiclass" else 2
+        per_class = _class_weights(class_weight, labels, n_classes)
+        weights = per_class[labels] if weights is None else weights * per_class[labels]
+    return None if weights is None else weights.astype(dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers
+
+
+class _Totals:
+    """Running sums over an epoch's batches: the loss and, for classifiers, the correct count."""
+
+    def __init__(self) -> None:
+        self.loss_sum = 0.0
+        self.samples = 0
+        self.correct = 0
+        self.compared = 0
+
+    def add(self, value: float, outputs: np.ndarray, targets: np.ndarray, task: str) -> None:
+        self.loss_sum += value * len(outputs)
+        self.samples += len(outputs)
+        if task in CLASSIFICATION_TASKS:
+            predicted = outputs_to_labels(outputs, task)
+            self.correct += int(np.count_nonzero(predicted == _true_labels(targets, task)))
+            self.compared += predicted.size
+
+    def logs(self) -> dict[str, float]:
+        logs = {"loss": self.loss_sum / self.samples}
+        if self.compared:
+            logs["accuracy"] = self.correct / self.compared
+        return logs
+
+
+def _evaluate_prepared(model: Any, loss: Loss, X: np.ndarray, targets: np.ndarray,
+                       weights: np.ndarray | None, batch_size: int = 1024) -> dict[str, float]:
+    totals = _Totals()
+    for start in range(0, len(X), batch_size):
+        rows = slice(start, start + batch_size)
+        outputs = model.forward(X[rows], training=False)
+        value = loss.forward(outputs, targets[rows], None if weights is None else weights[rows])
+        totals.add(value, outputs, targets[rows], loss.task)
+    return totals.logs()
+
+
+def _true_labels(targets: np.ndarray, task: str) -> np.ndarray:
+    if task == "multiclass":
+        return targets if targets.ndim == 1 else targets.argmax(axis=1)
+    labels = (targets >= 0.5).astype(np.int64)
+    return labels[:, 0] if labels.shape[1] == 1 else labels
+
+
+def _class_weights(class_weight: Any, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            fail("class_weight", "'balanced' or a dict {class: weight}", class_weight)
+        counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+        present = np.count_nonzero(counts)
+        return np.divide(len(labels), present * counts, out=np.ones(n_classes),
+                         where=counts > 0)
+    if not isinstance(class_weight, dict):
+        fail("class_weight", "'balanced' or a dict {class: weight}", class_weight,
+             error=TypeError)
+    per_class = np.ones(n_classes)
+    for label, weight in class_weight.items():
+        if not isinstance(label, (int, np.integer)) or not 0 <= label < n_classes:
+            fail("class_weight", f"a dict whose keys are class labels 0..{n_classes - 1}",
+                 class_weight)
+        per_class[label] = check_float(weight, f"class_weight[{label}]", low_inclusive=True)
+    return per_class
+
+
+def _batches(n_train: int, train_rows: np.ndarray | None, batch_size: int, shuffle: bool,
+             rng: np.random.Generator) -> Iterator[slice | np.ndarray]:
+    """Row selectors for one epoch: slices (views) in order, or index arrays when shuffled."""
+    order = train_rows
+    if shuffle and batch_size < n_train:
+        order = rng.permutation(n_train if train_rows is None else train_rows)
+    for start in range(0, n_train, batch_size):
+        if order is None:
+            yield slice(start, start + batch_size)
+        else:
+            yield order[start:start + batch_size]
+
+
+def _validation_set(model, loss, X, targets, validation_data, validation_split, rng):
+    """Training rows (None: all) and the prepared validation (X, targets, weights), if any."""
+    if validation_data is not None and validation_split:
+        raise ValueError("Pass validation_data or validation_split, not both; got both. "
+                         "validation_data is the held-out set; validation_split carves one out "
+                         "of the training data.")
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            fail("validation_data", "a pair (X_val, y_val)", validation_data, error=TypeError)
+        X_val, y_val = prepare_data(model, loss, *validation_data,
+                                    names=("validation_data[0]", "validation_data[1]"))
+        return None, (X_val, y_val, None)
+    if not validation_split:
+        return None, None
+    fraction = check_float(validation_split, "validation_split", 0.0, 1.0, high_inclusive=False)
+    n_validation = round(len(X) * fraction)
+    if not 1 <= n_validation < len(X):
+        fail("validation_split", f"a fraction that leaves at least one sample on each side of "
+             f"the split of {len(X)} samples", validation_split)
+    shuffled = rng.permutation(len(X))
+    validation_rows = np.sort(shuffled[:n_validation])
+    train_rows = np.sort(shuffled[n_validation:])
+    return train_rows, (X[validation_rows], targets[validation_rows], None)
+
+
+def _resolve_loss_and_optimizer(model, loss, optimizer) -> tuple[Loss, Optimizer]:
+    loss = resolve_loss(model, loss)
+    if optimizer is None:
+        optimizer = getattr(model, "optimizer", None) or SGD()
+    return loss, get_optimizer(optimizer)
+
+
+def _check_verbose(verbose: Any) -> int:
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        fail("verbose", "0 (silent), 1 (progress bar) or 2 (one line per epoch)", verbose)
+    return int(verbose)
+
+
+def _check_callbacks(callbacks: Any) -> list[Callback]:
+    callbacks = list(callbacks or [])
+    for index, callback in enumerate(callbacks):
+        if not isinstance(callback, Callback):
+            fail(f"callbacks[{index}]", "a Callback instance", callback,
+                 "Subclass nnscratch.callbacks.Callback, and pass instances, not classes.",
+                 TypeError)
+    return callbacks
+
+
+def _divergence_message(value: float, epoch: int | None, batch: int | None,
+                        optimizer: Optimizer) -> str:
+    where = "" if epoch is None else f" at epoch {epoch + 1}, batch {batch + 1}"
+    return (f"Training diverged: the loss became {value}{where} with learning rate "
+            f"{optimizer.lr:g}. Lower the learning rate (try lr={optimizer.lr / 10:g}) or scale "
+            "the inputs (e.g. to [0, 1] or zero mean and unit variance). The weights were reset "
+            "to their last finite values.")
+
+
+class _StopOnInterrupt:
+    """Turn the first Ctrl-C during fit into a request to stop after the current batch.
+
+    A second Ctrl-C raises KeyboardInterrupt at once. Only the main thread can receive signals,
+    so elsewhere this does nothing.
+    """
+
+    def __enter__(self) -> _StopOnInterrupt:
+        self.requested = False
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
