@@ -8,7 +8,7 @@ expected, what was received and what to do about it. Inner loops trust what pass
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -23,7 +23,9 @@ def describe(value: Any) -> str:
     return f"{text} ({type(value).__name__})"
 
 
-def fail(name: str, expected: str, value: Any, fix: str = "", error: type[Exception] = ValueError):
+def fail(
+    name: str, expected: str, value: Any, fix: str = "", error: type[Exception] = ValueError
+) -> NoReturn:
     """Raise ``error`` saying that ``name`` must be ``expected``, what it was, and the fix."""
     message = f"{name} must be {expected}; got {describe(value)}."
     if fix:
@@ -50,17 +52,19 @@ def check_float(
     fix: str = "",
 ) -> float:
     """Return ``value`` as a float if it is a finite real number in the given interval."""
-    left = "[" if low_inclusive else "("
-    right = "]" if high_inclusive else ")"
-    expected = f"a real number in {left}{low}, {high}{right}"
+    if high == float("inf"):
+        expected = f"a real number {'>=' if low_inclusive else '>'} {low:g}"
+    else:
+        left, right = "[" if low_inclusive else "(", "]" if high_inclusive else ")"
+        expected = f"a real number in {left}{low:g}, {high:g}{right}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         fail(name, expected, value, fix, TypeError)
-    value = float(value)
-    above_low = value >= low if low_inclusive else value > low
-    below_high = value <= high if high_inclusive else value < high
-    if not (np.isfinite(value) and above_low and below_high):
+    number = float(value)
+    above_low = number >= low if low_inclusive else number > low
+    below_high = number <= high if high_inclusive else number < high
+    if not (np.isfinite(number) and above_low and below_high):
         fail(name, expected, value, fix)
-    return value
+    return number
 
 
 def check_choice(value: Any, name: str, choices: list[str] | tuple[str, ...]) -> str:

@@ -77,7 +77,8 @@ def leaky_relu_derivative(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     """softmax(z)_k = exp(z_k - max(z)) / sum_j exp(z_j - max(z)): a probability per row.
 
-    Subtracting the maximum changes nothing mathematically and keeps every exp <= 1.
+    Subtracting the maximum changes nothing mathematically and keeps every exp <= 1, so the
+    result is finite whenever each row's range (max - min) is itself a finite float.
     """
     exp_shifted = np.exp(z - z.max(axis=axis, keepdims=True))
     return exp_shifted / exp_shifted.sum(axis=axis, keepdims=True)

@@ -1,0 +1,48 @@
+"""Shared fixtures and helpers for the nnscratch tests."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+from hypothesis import settings
+
+settings.register_profile("nnscratch", deadline=None, max_examples=30, derandomize=True)
+settings.load_profile("nnscratch")
+
+
+def pytest_collection_modifyitems(config, items):
+    """In CI the PyTorch reference tests must run: a missing torch is a failure, not a skip."""
+    if os.environ.get("CI") and importlib.util.find_spec("torch") is None:
+        raise pytest.UsageError("CI is set but torch is not installed: the reference tests "
+                                "would be skipped. Install torch==2.13.0 (see .ci/run).")
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+def input_gradient_check(layer, x: np.ndarray, rng: np.random.Generator) -> tuple[float, dict]:
+    """Relative errors of a layer's backward against finite differences, in float64.
+
+    The scalar objective is L = sum(forward(x) * R) for a fixed random R, so dL/d(output) = R.
+    Returns the error of dL/dx and a dict of the errors of each parameter gradient.
+    """
+    from nnscratch.gradcheck import numerical_gradient, relative_error
+
+    weights_of_output = rng.standard_normal(layer.forward(x).shape)
+
+    def objective() -> float:
+        return float(np.sum(layer.forward(x) * weights_of_output))
+
+    objective()
+    analytic_input = layer.backward(weights_of_output)
+    analytic_params = {name: grad.copy() for name, grad in layer.grads.items()}
+    input_error = relative_error(analytic_input, numerical_gradient(objective, x))
+    param_errors = {name: relative_error(analytic_params[name],
+                                         numerical_gradient(objective, layer.params[name]))
+                    for name in layer.params}
+    return input_error, param_errors

@@ -1,0 +1,137 @@
+"""Dense and Dropout: forward values, backward against finite differences, contracts, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import input_gradient_check
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose, assert_array_equal
+
+from nnscratch.layers import Dense, Dropout, Layer
+
+
+def built_dense(in_features, out_features, seed=0, dtype=np.float64):
+    layer = Dense(in_features, out_features, init="glorot_normal")
+    layer.initialize(np.random.default_rng(seed), dtype)
+    layer.params["b"][...] = np.random.default_rng(seed + 1).standard_normal(out_features)
+    return layer
+
+
+def test_dense_forward_is_x_times_w_plus_b():
+    layer = built_dense(3, 2)
+    x = np.arange(6.0).reshape(2, 3)
+    assert_allclose(layer.forward(x), x @ layer.params["W"] + layer.params["b"])
+
+
+def test_dense_backward_gives_the_three_gradients_by_hand():
+    layer = built_dense(3, 2)
+    x = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]])
+    grad_output = np.array([[1.0, -2.0], [0.5, 4.0]])
+    layer.forward(x)
+    grad_input = layer.backward(grad_output)
+    assert_allclose(layer.grads["W"], x.T @ grad_output)
+    assert_allclose(layer.grads["b"], [1.5, 2.0])
+    assert_allclose(grad_input, grad_output @ layer.params["W"].T)
+
+
+@given(n_samples=st.integers(1, 5), in_features=st.integers(1, 6), out_features=st.integers(1, 6),
+       seed=st.integers(0, 2**16))
+def test_dense_gradients_match_finite_differences(n_samples, in_features, out_features, seed):
+    rng = np.random.default_rng(seed)
+    layer = built_dense(in_features, out_features, seed)
+    input_error, param_errors = input_gradient_check(layer, rng.standard_normal((n_samples, in_features)), rng)
+    assert input_error < 1e-6
+    assert set(param_errors) == {"W", "b"}
+    assert max(param_errors.values()) < 1e-6
+
+
+def test_dense_params_and_grads_share_keys_shapes_and_dtype():
+    layer = Dense(4, 3)
+    layer.initialize(np.random.default_rng(0), np.float32)
+    assert layer.params.keys() == layer.grads.keys() == {"W", "b"}
+    assert layer.params["W"].shape == (4, 3) and layer.params["b"].shape == (3,)
+    for name in layer.params:
+        assert layer.grads[name].shape == layer.params[name].shape
+        assert layer.params[name].dtype == layer.grads[name].dtype == np.float32
+    assert_array_equal(layer.params["b"], 0)
+
+
+def test_dense_keeps_float32_through_backward():
+    layer = Dense(4, 3)
+    layer.initialize(np.random.default_rng(0), np.float32)
+    x = np.ones((2, 4), dtype=np.float32)
+    out = layer.forward(x)
+    grad = layer.backward(np.ones_like(out))
+    assert out.dtype == grad.dtype == layer.grads["W"].dtype == layer.grads["b"].dtype == np.float32
+
+
+def test_dense_without_weights_says_how_to_get_them():
+    with pytest.raises(RuntimeError, match=r"no weights yet.*Sequential"):
+        Dense(2, 3).forward(np.ones((1, 2)))
+
+
+@pytest.mark.parametrize("arguments, error, message", [
+    ((0, 3), ValueError, r"in_features must be an integer >= 1; got 0"),
+    ((3, -2), ValueError, r"out_features must be an integer >= 1; got -2"),
+    ((2.5, 3), TypeError, r"in_features must be an integer >= 1; got 2.5"),
+    ((True, 3), TypeError, r"in_features must be an integer"),
+])
+def test_dense_rejects_bad_sizes(arguments, error, message):
+    with pytest.raises(error, match=message):
+        Dense(*arguments)
+
+
+def test_dense_rejects_an_unknown_initialiser_by_name():
+    with pytest.raises(ValueError, match=r"init must be one of .*he_normal"):
+        Dense(2, 3, init="kaiming")
+
+
+def test_dropout_is_the_identity_at_inference():
+    layer = Dropout(0.5)
+    layer.initialize(np.random.default_rng(0))
+    x = np.arange(12.0).reshape(3, 4)
+    assert layer.forward(x, training=False) is x
+    assert layer.backward(x) is x
+
+
+def test_dropout_scales_survivors_and_backward_uses_the_same_mask():
+    layer = Dropout(0.25)
+    layer.initialize(np.random.default_rng(0))
+    x = np.ones((200, 50), dtype=np.float32)
+    out = layer.forward(x, training=True)
+    kept = out != 0
+    assert_allclose(out[kept], 1 / 0.75)
+    assert abs(kept.mean() - 0.75) < 0.01
+    assert_array_equal(layer.backward(np.ones_like(x)), out)
+    assert out.dtype == np.float32
+
+
+def test_dropout_preserves_the_mean_in_expectation():
+    layer = Dropout(0.5)
+    layer.initialize(np.random.default_rng(3))
+    out = layer.forward(np.ones((1000, 100)), training=True)
+    assert abs(out.mean() - 1.0) < 0.01
+
+
+def test_dropout_masks_are_fixed_by_the_seed():
+    first, second = Dropout(0.5), Dropout(0.5)
+    first.initialize(np.random.default_rng(7))
+    second.initialize(np.random.default_rng(7))
+    x = np.ones((5, 5))
+    assert_array_equal(first.forward(x, training=True), second.forward(x, training=True))
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.0, 2.0])
+def test_dropout_rejects_rates_outside_0_1(rate):
+    with pytest.raises(ValueError, match=r"rate must be a real number in \[0, 1\); got"):
+        Dropout(rate)
+
+
+def test_a_subclass_must_implement_forward_and_backward():
+    layer = Layer()
+    with pytest.raises(NotImplementedError, match="forward"):
+        layer.forward(np.ones((1, 1)))
+    with pytest.raises(NotImplementedError, match="backward"):
+        layer.backward(np.ones((1, 1)))
