@@ -103,7 +103,7 @@ class _Monitor:
 
 
 class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+    """Stop once ``monitor`` has gone ``patience`` epochs without improving by ``min_delta``.
 
     With ``restore_best_weights`` the network ends training (stopped or not) with the weights
     of its best epoch.
@@ -131,7 +131,7 @@ class EarlyStopping(Callback):
                 self.best_weights = self.model.get_weights()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:
             self.stopped_epoch = epoch
             self.model.stop_training = True
             self.model.stop_reason = "early_stopping"
@@ -165,7 +165,8 @@ class LearningRateScheduler(Callback):
 
 
 class ReduceLROnPlateau(Callback):
-    """Multiply the learning rate by ``factor`` when ``monitor`` stalls for ``patience`` epochs."""
+    """Multiply the learning rate by ``factor`` each time ``monitor`` goes ``patience`` epochs
+    without improving by ``min_delta``."""
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 5,
                  min_delta: float = 1e-4, min_lr: float = 0.0, mode: str = "auto"):
@@ -186,7 +187,7 @@ class ReduceLROnPlateau(Callback):
             self.wait = 0
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:
             optimizer = self.model.optimizer
             optimizer.lr = max(optimizer.lr * self.factor, self.min_lr)
             self.wait = 0

@@ -324,12 +324,12 @@ class MLP(Sequential):
                  for index, size in enumerate(sizes)]
         dropout = check_float(dropout, "dropout", 0.0, 1.0, low_inclusive=True,
                               high_inclusive=False)
+        hidden_activation = get_activation(activation)  # checks the name even with no hidden layer
         layers: list[Layer] = []
         for index, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
             layers.append(Dense(fan_in, fan_out, init=init))
             if index < len(sizes) - 2:
-                layers.append(get_activation(activation) if not isinstance(activation, Layer)
-                              else copy.deepcopy(activation))
+                layers.append(copy.deepcopy(hidden_activation))
                 if dropout:
                     layers.append(Dropout(dropout))
         if output_activation is not None:

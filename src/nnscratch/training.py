@@ -98,7 +98,9 @@ def fit(
         callback.set_params(run_facts)
         callback.on_train_begin()
 
-    with _StopOnInterrupt() as interrupt:
+    # Overflow warnings are silenced because a blow-up is caught where it matters, at the loss,
+    # and reported with the epoch, the batch and a fix (TrainingDivergedError).
+    with _StopOnInterrupt() as interrupt, np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(epochs):
             for callback in everyone:
                 callback.on_epoch_begin(epoch)
@@ -158,7 +160,8 @@ def train_on_batch(model: Any, X: Any, y: Any, *, loss: str | Loss | None = None
     X, targets = prepare_data(model, loss, X, y)
     weights = sample_weights(loss, targets, model.n_outputs, None, sample_weight, model.dtype)
     model.loss, model.optimizer = loss, optimizer
-    outputs, value = train_step(model, loss, optimizer, X, targets, weights)
+    with np.errstate(over="ignore", invalid="ignore"):
+        outputs, value = train_step(model, loss, optimizer, X, targets, weights)
     if not math.isfinite(value):
         raise TrainingDivergedError(_divergence_message(value, None, None, optimizer))
     totals = _Totals()

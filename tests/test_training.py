@@ -1,0 +1,323 @@
+"""The training loop: the articles' problems solved, reproducibility, batch modes, weights,
+warm starts, callbacks, divergence, interruption, and bad arguments to fit."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+import nnscratch as ns
+from nnscratch.datasets import load_digits, load_xor
+
+
+class Recorder(ns.Callback):
+    """Keeps the batch count and a copy of the weights at the end of every epoch."""
+
+    def __init__(self):
+        self.batches = 0
+        self.weights = []
+
+    def on_batch_end(self, batch, logs=None):
+        self.batches += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights.append(self.model.get_weights())
+
+
+def blobs(n_samples=120, n_classes=3, seed=0):
+    """Well-separated Gaussian clusters in 2-D."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n_samples) % n_classes
+    centres = np.array([[2.0, 0.0], [-2.0, 0.0], [0.0, 2.5], [0.0, -2.5]])[:n_classes]
+    return centres[y] + rng.normal(0, 0.5, (n_samples, 2)), y
+
+
+# ---- the problems the articles train on --------------------------------------------------------
+
+def test_xor_is_solved():
+    X, y = load_xor()
+    net = ns.MLP([2, 4, 2], activation="tanh", seed=0)
+    history = net.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.5), epochs=1000,
+                      batch_size=None)
+    assert_array_equal(net.predict(X), y)
+    assert history.history["accuracy"][-1] == 1.0
+
+
+def test_digits_reach_97_percent_on_the_held_out_test_set():
+    X_train, y_train, X_test, y_test = load_digits(seed=0)
+    net = ns.MLP([64, 256, 128, 10], activation="relu", dropout=0.2, seed=0)
+    net.fit(X_train, y_train, loss="cross_entropy", optimizer=ns.Adam(lr=1e-3), epochs=50,
+            batch_size=32, seed=0)
+    assert net.evaluate(X_test, y_test)["accuracy"] >= 0.97
+
+
+def test_sin_3x_regression_reaches_mse_below_0_01_on_unseen_points():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, (512, 1))
+    X_test = np.linspace(-2, 2, 201)[:, None]
+    net = ns.MLP([1, 64, 64, 1], activation="tanh", seed=0)
+    net.fit(X, np.sin(3 * X[:, 0]), loss="mse", optimizer=ns.Adam(lr=0.01), epochs=300,
+            batch_size=64, seed=0)
+    assert np.mean((net.predict(X_test) - np.sin(3 * X_test[:, 0])) ** 2) < 0.01
+
+
+def test_binary_classification_with_one_logit():
+    X, y = blobs(n_classes=2)
+    net = ns.MLP([2, 8, 1], seed=0)
+    history = net.fit(X, y, loss="binary_cross_entropy", optimizer=ns.Adam(lr=0.01), epochs=30)
+    assert history.history["accuracy"][-1] > 0.95
+    assert net.predict(X).shape == (120,)
+
+
+# ---- reproducibility ---------------------------------------------------------------------------
+
+def train_digits_briefly(seed):
+    X_train, y_train, _, _ = load_digits(seed=0)
+    net = ns.MLP([64, 32, 10], dropout=0.1, seed=seed)
+    history = net.fit(X_train, y_train, loss="cross_entropy", optimizer=ns.Adam(), epochs=3,
+                      batch_size=16, validation_split=0.2, seed=seed)
+    return history, net
+
+
+def test_the_same_seeds_give_bit_identical_histories_and_weights():
+    (history, net), (again, net_again) = train_digits_briefly(5), train_digits_briefly(5)
+    assert history.history == again.history
+    for mine, theirs in zip(net.get_weights(), net_again.get_weights()):
+        assert_array_equal(mine, theirs)
+    different, _ = train_digits_briefly(6)
+    assert different.history["loss"] != history.history["loss"]
+
+
+# ---- the three kinds of gradient descent -------------------------------------------------------
+
+@pytest.mark.parametrize("batch_size, steps", [(1, 30), (8, 4), (30, 1), (100, 1), (None, 1)])
+def test_batch_size_sets_the_number_of_steps_per_epoch(batch_size, steps):
+    X, y = blobs(30)
+    recorder = Recorder()
+    ns.MLP([2, 4, 3], seed=0).fit(X, y, loss="cross_entropy", epochs=2, batch_size=batch_size,
+                                  callbacks=[recorder])
+    assert recorder.batches == 2 * steps
+
+
+def test_per_sample_fit_is_the_loop_of_single_steps():
+    X, y = blobs(20)
+    by_fit, by_hand = ns.MLP([2, 5, 3], seed=1), ns.MLP([2, 5, 3], seed=1)
+    by_fit.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.1), epochs=1, batch_size=1,
+               shuffle=False)
+    optimizer = ns.SGD(lr=0.1)
+    for row in range(len(X)):
+        by_hand.train_on_batch(X[row:row + 1], y[row:row + 1], loss="cross_entropy",
+                               optimizer=optimizer)
+    for mine, theirs in zip(by_fit.get_weights(), by_hand.get_weights()):
+        assert_array_equal(mine, theirs)
+
+
+def test_full_batch_fit_is_one_step_on_all_the_data():
+    X, y = blobs(20)
+    by_fit, by_hand = ns.MLP([2, 5, 3], seed=1), ns.MLP([2, 5, 3], seed=1)
+    by_fit.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.1), epochs=1, batch_size=None)
+    by_hand.train_on_batch(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.1))
+    for mine, theirs in zip(by_fit.get_weights(), by_hand.get_weights()):
+        assert_array_equal(mine, theirs)
+
+
+def test_calling_fit_again_continues_where_it_stopped():
+    X, y = blobs(40)
+    straight, in_two = ns.MLP([2, 5, 3], seed=2), ns.MLP([2, 5, 3], seed=2)
+    straight.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.1, momentum=0.9), epochs=4,
+                 shuffle=False)
+    in_two.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.1, momentum=0.9), epochs=2,
+               shuffle=False)
+    in_two.fit(X, y, epochs=2, shuffle=False)  # same loss and optimizer, momentum kept
+    for mine, theirs in zip(straight.get_weights(), in_two.get_weights()):
+        assert_array_equal(mine, theirs)
+
+
+def test_train_on_batch_reports_and_updates():
+    X, y = blobs(12)
+    net = ns.MLP([2, 4, 3], seed=0)
+    before = net.get_weights()
+    logs = net.train_on_batch(X, y, loss="cross_entropy", optimizer="sgd")
+    assert set(logs) == {"loss", "accuracy"} and math.isfinite(logs["loss"])
+    assert not np.array_equal(before[0], net.get_weights()[0])
+
+
+# ---- validation and weights --------------------------------------------------------------------
+
+def test_validation_data_and_split_are_scored_every_epoch():
+    X, y = blobs(100)
+    net = ns.MLP([2, 6, 3], seed=0)
+    history = net.fit(X, y, loss="cross_entropy", epochs=3, validation_split=0.25, seed=0)
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr"} <= set(history.history)
+    assert all(len(values) == 3 for values in history.history.values())
+    history = net.fit(X[:80], y[:80], epochs=2, validation_data=(X[80:], y[80:]))
+    assert history.history["val_loss"][-1] == pytest.approx(net.evaluate(X[80:], y[80:])["loss"])
+
+
+def test_balanced_class_weight_equals_the_hand_computed_sample_weights():
+    X, y = blobs(40)
+    y = np.where(np.arange(40) < 30, 0, y)  # class 0 dominates: 30 + a few of 1 and 2
+    counts = np.bincount(y)
+    by_hand = len(y) / (3 * counts[y])
+    balanced, weighted = ns.MLP([2, 4, 3], seed=0), ns.MLP([2, 4, 3], seed=0)
+    balanced.fit(X, y, loss="cross_entropy", epochs=2, class_weight="balanced", seed=0)
+    weighted.fit(X, y, loss="cross_entropy", epochs=2, sample_weight=by_hand, seed=0)
+    for mine, theirs in zip(balanced.get_weights(), weighted.get_weights()):
+        assert_array_equal(mine, theirs)
+
+
+def test_class_weight_dict_weights_that_class_only():
+    X, y = blobs(30)
+    by_dict, by_hand = ns.MLP([2, 4, 3], seed=0), ns.MLP([2, 4, 3], seed=0)
+    by_dict.fit(X, y, loss="cross_entropy", epochs=1, class_weight={2: 3.0}, seed=0)
+    by_hand.fit(X, y, loss="cross_entropy", epochs=1, sample_weight=np.where(y == 2, 3.0, 1.0),
+                seed=0)
+    for mine, theirs in zip(by_dict.get_weights(), by_hand.get_weights()):
+        assert_array_equal(mine, theirs)
+
+
+def test_doubling_every_sample_weight_doubles_the_step():
+    X, y = blobs(30)
+    weighted, faster = ns.MLP([2, 4, 3], seed=0), ns.MLP([2, 4, 3], seed=0)
+    weighted.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.05), epochs=1,
+                 sample_weight=np.full(30, 2.0), seed=0)
+    faster.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.1), epochs=1, seed=0)
+    for mine, theirs in zip(weighted.get_weights(), faster.get_weights()):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6, atol=1e-7)
+
+
+# ---- callbacks ---------------------------------------------------------------------------------
+
+def test_early_stopping_stops_and_restores_the_best_weights():
+    X, y = blobs(60)
+    rng = np.random.default_rng(0)
+    recorder = Recorder()
+    stopper = ns.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    net = ns.MLP([2, 32, 3], seed=0)
+    history = net.fit(X, y, loss="cross_entropy", optimizer=ns.Adam(lr=0.05), epochs=200,
+                      validation_data=(X[:20], rng.integers(0, 3, 20)),  # noise: stops early
+                      callbacks=[recorder, stopper])
+    assert len(history.epoch) < 200 and history.stop_reason == "early_stopping"
+    best = int(np.argmin(history.history["val_loss"]))
+    assert stopper.best_epoch == best
+    for mine, theirs in zip(net.get_weights(), recorder.weights[best]):
+        assert_array_equal(mine, theirs)
+
+
+def test_early_stopping_on_a_missing_metric_says_what_to_pass():
+    X, y = blobs(30)
+    with pytest.raises(ValueError, match=r"monitors 'val_loss'.*Pass validation_data"):
+        ns.MLP([2, 4, 3], seed=0).fit(X, y, loss="cross_entropy", epochs=2,
+                                      callbacks=[ns.EarlyStopping()])
+
+
+def test_learning_rate_scheduler_sets_each_epochs_rate():
+    X, y = blobs(30)
+    history = ns.MLP([2, 4, 3], seed=0).fit(
+        X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.1), epochs=4,
+        callbacks=[ns.LearningRateScheduler(ns.optim.StepDecay(step_size=2, gamma=0.5))])
+    np.testing.assert_allclose(history.history["lr"], [0.1, 0.1, 0.05, 0.05])
+
+
+def test_reduce_lr_on_plateau_cuts_the_rate_when_the_loss_stalls():
+    X, y = blobs(30)
+    plateau = ns.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=2, min_delta=10.0)
+    history = ns.MLP([2, 4, 3], seed=0).fit(X, y, loss="cross_entropy",
+                                            optimizer=ns.SGD(lr=0.1), epochs=6,
+                                            callbacks=[plateau])
+    # Epoch 1 sets the best and no later epoch improves on it by 10, so the rate halves at the
+    # end of epochs 3 and 5 (after two epochs without improvement each time); "lr" is logged
+    # before the callback acts.
+    np.testing.assert_allclose(history.history["lr"], [0.1, 0.1, 0.1, 0.05, 0.05, 0.025])
+
+
+def test_fit_is_silent_unless_asked_and_verbose_2_writes_one_line_per_epoch(capsys):
+    X, y = blobs(30)
+    net = ns.MLP([2, 4, 3], seed=0)
+    net.fit(X, y, loss="cross_entropy", epochs=2)
+    assert capsys.readouterr() == ("", "")
+    net.fit(X, y, epochs=3, verbose=2)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 3 and lines[-1].startswith("epoch 3/3") and "accuracy:" in lines[-1]
+
+
+# ---- trouble -----------------------------------------------------------------------------------
+
+def test_a_diverging_loss_stops_with_advice_and_finite_weights():
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 100, (64, 3))
+    y = X @ np.array([1.0, -2.0, 3.0]) * 1e3
+    net = ns.MLP([3, 16, 1], seed=0)
+    with pytest.raises(ns.TrainingDivergedError,
+                       match=r"loss became (inf|nan) at epoch \d+, batch \d+.*Lower the learning rate"
+                       ) as caught:
+        net.fit(X, y, loss="mse", optimizer=ns.SGD(lr=10.0), epochs=50, batch_size=8)
+    assert all(np.isfinite(weights).all() for weights in net.get_weights())
+    assert caught.value.history is not None
+
+
+def test_ctrl_c_stops_after_the_current_batch_and_keeps_the_history():
+    X, y = blobs(64)
+
+    class PressCtrlC(ns.Callback):
+        def on_batch_end(self, batch, logs=None):
+            if batch == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    recorder = Recorder()
+    history = ns.MLP([2, 4, 3], seed=0).fit(X, y, loss="cross_entropy", epochs=10, batch_size=8,
+                                            callbacks=[PressCtrlC(), recorder])
+    assert history.stop_reason == "interrupted"
+    assert recorder.batches == 3 and len(history.epoch) == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+# ---- bad arguments -----------------------------------------------------------------------------
+
+X_GOOD, Y_GOOD = blobs(30)
+
+
+@pytest.mark.parametrize("arguments, error, message", [
+    (dict(X=np.ones(30)), ValueError, r"X must be a 2-D array"),
+    (dict(X=np.ones((30, 3))), ValueError, r"X must be an array with 2 features"),
+    (dict(X=np.full((30, 2), np.nan)), ValueError, r"X must contain only finite numbers"),
+    (dict(X=np.ones((0, 2)), y=np.array([], dtype=int)), ValueError, r"X must be a non-empty"),
+    (dict(y=Y_GOOD[:20]), ValueError, r"y must be one entry per row of X \(30 rows\)"),
+    (dict(y=Y_GOOD + 5), ValueError, r"class labels in 0..2.*got labels from 5 to 7"),
+    (dict(y=Y_GOOD + 0.5), ValueError, r"y must be integer class labels"),
+    (dict(y=np.where(Y_GOOD == 0, np.nan, Y_GOOD)), ValueError, r"finite"),
+    (dict(loss="crossentropy"), ValueError, r"loss must be one of 'mse', 'cross_entropy'"),
+    (dict(optimizer="adagrad"), ValueError, r"optimizer must be one of"),
+    (dict(epochs=0), ValueError, r"epochs must be an integer >= 1; got 0"),
+    (dict(epochs=2.5), TypeError, r"epochs must be an integer"),
+    (dict(batch_size=0), ValueError, r"batch_size must be an integer >= 1; got 0.*None for the full"),
+    (dict(batch_size=-4), ValueError, r"batch_size must be an integer >= 1; got -4"),
+    (dict(validation_split=1.5), ValueError, r"validation_split must be a real number in \(0, 1\)"),
+    (dict(validation_split=0.2, validation_data=(X_GOOD, Y_GOOD)), ValueError, r"not both"),
+    (dict(validation_data=X_GOOD), TypeError, r"validation_data must be a pair"),
+    (dict(validation_data=(X_GOOD[:, :1], Y_GOOD)), ValueError, r"validation_data\[0\] must be an array with 2 features"),
+    (dict(callbacks=[ns.EarlyStopping]), TypeError, r"callbacks\[0\] must be a Callback instance"),
+    (dict(verbose=3), ValueError, r"verbose must be 0 \(silent\), 1"),
+    (dict(class_weight="even"), ValueError, r"class_weight must be 'balanced' or a dict"),
+    (dict(class_weight={7: 2.0}), ValueError, r"keys are class labels 0..2"),
+    (dict(sample_weight=np.ones(3)), ValueError, r"sample_weight must be a 1-D array with one weight per sample \(30\)"),
+    (dict(sample_weight=-np.ones(30)), ValueError, r"sample_weight must be finite, non-negative"),
+    (dict(loss="mse", class_weight="balanced", y=np.zeros((30, 3))), ValueError, r"class_weight must be None here"),
+])
+def test_bad_arguments_to_fit_get_a_clear_error(arguments, error, message):
+    call = dict(X=X_GOOD, y=Y_GOOD, loss="cross_entropy", epochs=1)
+    call.update(arguments)
+    with pytest.raises(error, match=message):
+        ns.MLP([2, 4, 3], seed=0).fit(call.pop("X"), call.pop("y"), **call)
+
+
+def test_the_first_fit_needs_a_loss():
+    with pytest.raises(ValueError, match=r"loss must be given.*'cross_entropy'"):
+        ns.MLP([2, 4, 3], seed=0).fit(X_GOOD, Y_GOOD)
