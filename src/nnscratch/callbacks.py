@@ -198,7 +198,7 @@ class ProgressLogger(Callback):
 
     verbose=1: a bar redrawn in place within each epoch, with the time left and the running
     loss, on a terminal; on anything else (a file, a pipe, a CI log) it falls back to 2.
-    verbose=2: one line per epoch with its metrics.
+    verbose=2: one line per epoch with its metrics ("lr" only once a schedule has changed it).
     """
 
     def __init__(self, verbose: int = 1, stream: TextIO | None = None, bar_width: int = 30):
@@ -214,6 +214,7 @@ class ProgressLogger(Callback):
     def on_train_begin(self, logs=None) -> None:
         is_terminal = getattr(self.stream, "isatty", lambda: False)()
         self.draw_bar = self.verbose == 1 and is_terminal
+        self.first_lr = None
 
     def on_epoch_begin(self, epoch, logs=None) -> None:
         self.epoch = epoch
@@ -241,8 +242,12 @@ class ProgressLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         seconds = time.perf_counter() - self.epoch_start
+        logs = dict(logs or {})
+        self.first_lr = logs.get("lr") if self.first_lr is None else self.first_lr
+        if logs.get("lr") == self.first_lr:
+            logs.pop("lr", None)
         metrics = " - ".join(f"{name}: {value:.4g}" if name == "lr" else f"{name}: {value:.4f}"
-                             for name, value in (logs or {}).items())
+                             for name, value in logs.items())
         prefix = "\r" if self.draw_bar else ""
         self.stream.write(f"{prefix}{self._epoch_label()} - {seconds:.2f}s - {metrics}"
                           f"{' ' * 10 if self.draw_bar else ''}\n")
