@@ -46,3 +46,11 @@ def input_gradient_check(layer, x: np.ndarray, rng: np.random.Generator) -> tupl
                                          numerical_gradient(objective, layer.params[name]))
                     for name in layer.params}
     return input_error, param_errors
+
+
+def assert_same_weights(first, second) -> None:
+    """Assert two networks hold bit-identical parameters (and the same number of them)."""
+    first_weights, second_weights = first.get_weights(), second.get_weights()
+    assert len(first_weights) == len(second_weights) > 0
+    for mine, theirs in zip(first_weights, second_weights, strict=True):
+        np.testing.assert_array_equal(mine, theirs)

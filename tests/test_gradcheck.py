@@ -58,7 +58,7 @@ def test_the_check_leaves_the_network_untouched():
     before = net.get_weights()
     ns.check_gradients(net, np.ones((2, 3)), [0, 1])
     assert net.dtype == np.float32
-    for mine, theirs in zip(before, net.get_weights()):
+    for mine, theirs in zip(before, net.get_weights(), strict=True):
         assert_array_equal(mine, theirs)
 
 

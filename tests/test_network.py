@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import assert_same_weights
 from numpy.testing import assert_allclose, assert_array_equal
 
 import nnscratch as ns
@@ -18,8 +19,7 @@ def test_mlp_is_the_same_network_as_the_equivalent_sequential():
     sequential = ns.Sequential([ns.Dense(4, 8), ns.Tanh(), ns.Dense(8, 5), ns.Tanh(),
                                 ns.Dense(5, 3)], seed=3)
     assert [type(layer) for layer in mlp.layers] == [type(layer) for layer in sequential.layers]
-    for mine, theirs in zip(mlp.get_weights(), sequential.get_weights()):
-        assert_array_equal(mine, theirs)
+    assert_same_weights(mlp, sequential)
 
 
 def test_mlp_adds_dropout_and_an_output_activation():
@@ -97,9 +97,9 @@ def test_get_and_set_weights_round_trip_in_place():
     net, other = small_classifier(seed=0), small_classifier(seed=1)
     params_before = [param for param, _ in other.parameters()]
     other.set_weights(net.get_weights())
-    for mine, theirs in zip(net.get_weights(), other.get_weights()):
-        assert_array_equal(mine, theirs)
-    assert all(a is b for a, b in zip(params_before, [p for p, _ in other.parameters()]))
+    assert_same_weights(net, other)
+    params_after = [param for param, _ in other.parameters()]
+    assert all(a is b for a, b in zip(params_before, params_after, strict=True))
     with pytest.raises(ValueError, match=r"weights must be a list of 4 arrays"):
         other.set_weights(net.get_weights()[:2])
     with pytest.raises(ValueError, match=r"weights for 0.W must be an array of shape \(4, 6\)"):

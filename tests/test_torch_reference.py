@@ -94,7 +94,7 @@ def test_forward_loss_and_every_gradient_match_autograd(activation, loss, seed):
     assert_relative_close(grad_input, X_torch.grad, "dL/dX")
     linears = [module for module in twin if isinstance(module, torch.nn.Linear)]
     dense_layers = [layer for layer in net.layers if isinstance(layer, ns.Dense)]
-    for index, (layer, linear) in enumerate(zip(dense_layers, linears)):
+    for index, (layer, linear) in enumerate(zip(dense_layers, linears, strict=True)):
         assert layer.grads["W"].dtype == np.float32
         assert_relative_close(layer.grads["W"], linear.weight.grad.T, f"dense {index} dL/dW")
         assert_relative_close(layer.grads["b"], linear.bias.grad, f"dense {index} dL/db")
@@ -146,11 +146,11 @@ def test_optimizer_updates_match_torch_optim_over_10_steps(name):
     ours, theirs = make_ours(), make_theirs(params_torch)
     for step in range(10):
         grads = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
-        ours.step(list(zip(params, grads)))
-        for param_torch, grad in zip(params_torch, grads):
+        ours.step(list(zip(params, grads, strict=True)))
+        for param_torch, grad in zip(params_torch, grads, strict=True):
             param_torch.grad = torch.from_numpy(grad.copy())
         theirs.step()
-        for index, (param, param_torch) in enumerate(zip(params, params_torch)):
+        for index, (param, param_torch) in enumerate(zip(params, params_torch, strict=True)):
             assert_relative_close(param, param_torch, f"step {step + 1}, parameter {index}")
 
 
@@ -191,6 +191,6 @@ def test_a_short_training_run_follows_torch_step_for_step():
             torch_optimizer.step()
     linears = [module for module in twin if isinstance(module, torch.nn.Linear)]
     dense_layers = [layer for layer in net.layers if isinstance(layer, ns.Dense)]
-    for layer, linear in zip(dense_layers, linears):
+    for layer, linear in zip(dense_layers, linears, strict=True):
         assert_relative_close(layer.params["W"], linear.weight.T, "trained W")
         assert_relative_close(layer.params["b"], linear.bias, "trained b")

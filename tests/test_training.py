@@ -9,6 +9,7 @@ import signal
 
 import numpy as np
 import pytest
+from conftest import assert_same_weights
 from numpy.testing import assert_array_equal
 
 import nnscratch as ns
@@ -87,8 +88,7 @@ def train_digits_briefly(seed):
 def test_the_same_seeds_give_bit_identical_histories_and_weights():
     (history, net), (again, net_again) = train_digits_briefly(5), train_digits_briefly(5)
     assert history.history == again.history
-    for mine, theirs in zip(net.get_weights(), net_again.get_weights()):
-        assert_array_equal(mine, theirs)
+    assert_same_weights(net, net_again)
     different, _ = train_digits_briefly(6)
     assert different.history["loss"] != history.history["loss"]
 
@@ -113,8 +113,7 @@ def test_per_sample_fit_is_the_loop_of_single_steps():
     for row in range(len(X)):
         by_hand.train_on_batch(X[row:row + 1], y[row:row + 1], loss="cross_entropy",
                                optimizer=optimizer)
-    for mine, theirs in zip(by_fit.get_weights(), by_hand.get_weights()):
-        assert_array_equal(mine, theirs)
+    assert_same_weights(by_fit, by_hand)
 
 
 def test_full_batch_fit_is_one_step_on_all_the_data():
@@ -122,8 +121,7 @@ def test_full_batch_fit_is_one_step_on_all_the_data():
     by_fit, by_hand = ns.MLP([2, 5, 3], seed=1), ns.MLP([2, 5, 3], seed=1)
     by_fit.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.1), epochs=1, batch_size=None)
     by_hand.train_on_batch(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.1))
-    for mine, theirs in zip(by_fit.get_weights(), by_hand.get_weights()):
-        assert_array_equal(mine, theirs)
+    assert_same_weights(by_fit, by_hand)
 
 
 def test_calling_fit_again_continues_where_it_stopped():
@@ -134,8 +132,7 @@ def test_calling_fit_again_continues_where_it_stopped():
     in_two.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.1, momentum=0.9), epochs=2,
                shuffle=False)
     in_two.fit(X, y, epochs=2, shuffle=False)  # same loss and optimizer, momentum kept
-    for mine, theirs in zip(straight.get_weights(), in_two.get_weights()):
-        assert_array_equal(mine, theirs)
+    assert_same_weights(straight, in_two)
 
 
 def test_train_on_batch_reports_and_updates():
@@ -167,8 +164,7 @@ def test_balanced_class_weight_equals_the_hand_computed_sample_weights():
     balanced, weighted = ns.MLP([2, 4, 3], seed=0), ns.MLP([2, 4, 3], seed=0)
     balanced.fit(X, y, loss="cross_entropy", epochs=2, class_weight="balanced", seed=0)
     weighted.fit(X, y, loss="cross_entropy", epochs=2, sample_weight=by_hand, seed=0)
-    for mine, theirs in zip(balanced.get_weights(), weighted.get_weights()):
-        assert_array_equal(mine, theirs)
+    assert_same_weights(balanced, weighted)
 
 
 def test_class_weight_dict_weights_that_class_only():
@@ -177,8 +173,7 @@ def test_class_weight_dict_weights_that_class_only():
     by_dict.fit(X, y, loss="cross_entropy", epochs=1, class_weight={2: 3.0}, seed=0)
     by_hand.fit(X, y, loss="cross_entropy", epochs=1, sample_weight=np.where(y == 2, 3.0, 1.0),
                 seed=0)
-    for mine, theirs in zip(by_dict.get_weights(), by_hand.get_weights()):
-        assert_array_equal(mine, theirs)
+    assert_same_weights(by_dict, by_hand)
 
 
 def test_doubling_every_sample_weight_doubles_the_step():
@@ -187,7 +182,7 @@ def test_doubling_every_sample_weight_doubles_the_step():
     weighted.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.05), epochs=1,
                  sample_weight=np.full(30, 2.0), seed=0)
     faster.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.1), epochs=1, seed=0)
-    for mine, theirs in zip(weighted.get_weights(), faster.get_weights()):
+    for mine, theirs in zip(weighted.get_weights(), faster.get_weights(), strict=True):
         np.testing.assert_allclose(mine, theirs, rtol=1e-6, atol=1e-7)
 
 
@@ -205,7 +200,7 @@ def test_early_stopping_stops_and_restores_the_best_weights():
     assert len(history.epoch) < 200 and history.stop_reason == "early_stopping"
     best = int(np.argmin(history.history["val_loss"]))
     assert stopper.best_epoch == best
-    for mine, theirs in zip(net.get_weights(), recorder.weights[best]):
+    for mine, theirs in zip(net.get_weights(), recorder.weights[best], strict=True):
         assert_array_equal(mine, theirs)
 
 

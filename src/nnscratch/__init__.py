@@ -10,8 +10,14 @@
 
 from . import activations, callbacks, datasets, init, losses, metrics, optim
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from .callbacks import (Callback, EarlyStopping, History, LearningRateScheduler, ProgressLogger,
-                        ReduceLROnPlateau)
+from .callbacks import (
+                        Callback,
+                        EarlyStopping,
+                        History,
+                        LearningRateScheduler,
+                        ProgressLogger,
+                        ReduceLROnPlateau,
+)
 from .gradcheck import check_gradients, gradient_errors
 from .layers import Dense, Dropout, Layer
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss

@@ -121,3 +121,13 @@ def check_sample_count(y: np.ndarray, name: str, n_samples: int, x_name: str = "
     if len(y) != n_samples:
         fail(name, f"one entry per row of {x_name} ({n_samples} rows)", y,
              f"Pass {x_name} and {name} with the same number of samples.")
+
+
+def from_registry(value: Any, name: str, base: type, registry: dict[str, type]) -> Any:
+    """``value`` if it is an instance of ``base``; a new instance if it is a subclass of
+    ``base``; else a new instance of ``registry[value]`` (an unknown name lists the choices)."""
+    if isinstance(value, base):
+        return value
+    if isinstance(value, type) and issubclass(value, base):
+        return value()
+    return registry[check_choice(value, name, tuple(registry))]()

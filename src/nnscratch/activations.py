@@ -16,11 +16,12 @@ losses.CrossEntropy, which takes the logits and never needs this Softmax layer.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from ._validation import check_choice, check_float
+from ._validation import check_float, from_registry
 from .layers import Layer
 
 # ----------------------------------------------------------------------------------------------
@@ -198,8 +199,4 @@ ACTIVATIONS: dict[str, type[Layer]] = {
 
 def get_activation(activation: str | Layer | type[Layer]) -> Layer:
     """A new activation layer from its name, a Layer subclass, or the given Layer itself."""
-    if isinstance(activation, Layer):
-        return activation
-    if isinstance(activation, type) and issubclass(activation, Layer):
-        return activation()
-    return ACTIVATIONS[check_choice(activation, "activation", tuple(ACTIVATIONS))]()
+    return from_registry(activation, "activation", Layer, ACTIVATIONS)

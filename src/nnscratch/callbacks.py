@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -153,7 +154,7 @@ class LearningRateScheduler(Callback):
             raise TypeError(f"schedule must be a callable schedule(epoch, initial_lr) -> lr; "
                             f"got {schedule!r}. Use e.g. nnscratch.optim.CosineDecay(20).")
         self.schedule = schedule
-        self.initial_lr: float | None = None
+        self.initial_lr = 0.0  # read from the optimizer when training begins
 
     def on_train_begin(self, logs=None) -> None:
         self.initial_lr = self.model.optimizer.lr
@@ -235,8 +236,9 @@ class ProgressLogger(Callback):
         done = (batch + 1) / steps if steps else 1.0
         filled = int(self.bar_width * done)
         remaining = (now - self.epoch_start) * (1.0 - done) / max(done, 1e-9)
-        self.stream.write(f"\r{self._epoch_label()} [{'=' * filled}{'.' * (self.bar_width - filled)}]"
-                          f" {batch + 1}/{steps} - ETA {remaining:4.1f}s - loss: "
+        bar = "=" * filled + "." * (self.bar_width - filled)
+        self.stream.write(f"\r{self._epoch_label()} [{bar}] {batch + 1}/{steps} - ETA "
+                          f"{remaining:4.1f}s - loss: "
                           f"{self.batch_loss_sum / max(self.batch_samples, 1):.4f}")
         self.stream.flush()
 

@@ -15,7 +15,8 @@ float64 copy of the network in inference mode (dropout off), so it never changes
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

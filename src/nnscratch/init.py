@@ -15,7 +15,7 @@ Every initialiser is ``init(shape, rng, dtype) -> np.ndarray`` and draws only fr
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

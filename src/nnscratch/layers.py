@@ -86,11 +86,10 @@ class Dense(Layer):
         self.in_features = check_int(in_features, "in_features")
         self.out_features = check_int(out_features, "out_features")
         self.init = init if init is None else get_initializer(init)
-        self.inputs: np.ndarray | None = None
+        self.inputs: np.ndarray  # set by forward, read by backward
 
-    def initialize(
-        self, rng: np.random.Generator, dtype: Any = np.float32, default_init: str = "glorot_uniform"
-    ) -> None:
+    def initialize(self, rng: np.random.Generator, dtype: Any = np.float32,
+                   default_init: str = "glorot_uniform") -> None:
         init = self.init if self.init is not None else get_initializer(default_init)
         shape = (self.in_features, self.out_features)
         self.params = {"W": init(shape, rng, dtype), "b": np.zeros(self.out_features, dtype=dtype)}
@@ -119,7 +118,8 @@ class Dense(Layer):
         return self.out_features
 
     def get_config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {"in_features": self.in_features, "out_features": self.out_features}
+        config: dict[str, Any] = {"in_features": self.in_features,
+                                  "out_features": self.out_features}
         if self.init is not None:
             config["init"] = getattr(self.init, "__name__", repr(self.init))
         return config
@@ -155,8 +155,8 @@ class Dropout(Layer):
             self.scaled_mask = None
             return x
         if self.rng is None:
-            raise RuntimeError("Dropout has no generator yet. Put it in a Sequential(..., seed=...) "
-                               "or call layer.initialize(np.random.default_rng(seed)) first.")
+            raise RuntimeError("Dropout has no generator yet. Put it in a Sequential(..., "
+                               "seed=...) or call layer.initialize(np.random.default_rng(seed)).")
         keep = self.rng.random(x.shape, dtype=np.float32) >= self.rate
         self.scaled_mask = keep.astype(x.dtype) / (1.0 - self.rate)
         return x * self.scaled_mask

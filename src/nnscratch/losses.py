@@ -6,9 +6,9 @@
 Each loss takes what the network's last Dense layer produces (raw outputs, "logits" for the
 classifiers) and applies its own link function inside, in a stable form:
 
-    MSE                  L = mean over samples and outputs of (y_hat - y)**2
-    CrossEntropy         L = mean_i [ logsumexp(z_i) - sum_k y_ik z_ik ],   dL/dz = (softmax(z) - y) / n
-    BinaryCrossEntropy   L = mean [ max(z, 0) - z y + log(1 + exp(-|z|)) ], dL/dz = (sigma(z) - y) / N
+    MSE                 L = mean over samples and outputs of (y_hat - y)**2
+    CrossEntropy        L = mean_i [logsumexp(z_i) - sum_k y_ik z_ik],   dL/dz = (softmax(z) - y) / n
+    BinaryCrossEntropy  L = mean [max(z, 0) - z y + log(1 + exp(-|z|))], dL/dz = (sigma(z) - y) / N
 
 Neither classifier ever takes log of a probability, so log(0) and an infinite loss cannot happen.
 The means match PyTorch's default reductions (MSELoss, CrossEntropyLoss, BCEWithLogitsLoss).
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_choice, fail
+from ._validation import fail, from_registry
 from .activations import sigmoid
 
 
@@ -190,11 +190,7 @@ LOSSES: dict[str, type[Loss]] = {
 
 def get_loss(loss: str | Loss | type[Loss]) -> Loss:
     """A loss from its name ("mse", "cross_entropy", "binary_cross_entropy"), class or instance."""
-    if isinstance(loss, Loss):
-        return loss
-    if isinstance(loss, type) and issubclass(loss, Loss):
-        return loss()
-    return LOSSES[check_choice(loss, "loss", tuple(LOSSES))]()
+    return from_registry(loss, "loss", Loss, LOSSES)
 
 
 def one_hot(labels: np.ndarray, n_classes: int, dtype: Any = np.float32) -> np.ndarray:

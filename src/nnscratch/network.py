@@ -16,7 +16,8 @@ function in its stable fused form, and ``predict_proba`` applies it for you. Tra
 from __future__ import annotations
 
 import copy
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,11 +63,11 @@ class Sequential:
                 fail(f"layers[{index}]", "a Layer instance", layer, hint, TypeError)
         self.layers: list[Layer] = list(layers)
         self.dtype = np.dtype(_check_dtype(dtype))
-        self.seed = (int(np.random.SeedSequence().entropy) if seed is None
+        self.seed = (int(np.random.SeedSequence().entropy) if seed is None  # type: ignore[arg-type]
                      else check_int(seed, "seed", minimum=0))
         self.rng = np.random.default_rng(self.seed)
         self.n_inputs, self.n_outputs = self._check_sizes()
-        for layer, next_layer in zip(self.layers, [*self.layers[1:], None]):
+        for layer, next_layer in zip(self.layers, [*self.layers[1:], None], strict=True):
             if isinstance(layer, Dense):
                 layer.initialize(self.rng, self.dtype, default_init=_default_init(next_layer))
             else:
@@ -112,7 +113,7 @@ class Sequential:
         named = self.named_parameters()
         if len(weights) != len(named):
             fail("weights", f"a list of {len(named)} arrays, one per parameter", weights)
-        for (name, param, _), value in zip(named, weights):
+        for (name, param, _), value in zip(named, weights, strict=True):
             value = np.asarray(value)
             if value.shape != param.shape:
                 fail(f"weights for {name}", f"an array of shape {param.shape}", value)
@@ -230,7 +231,7 @@ class Sequential:
             rows.append((str(index), repr(layer), f"(n, {features})", f"{count:,}"))
         widths = [max(len(row[column]) for row in rows) for column in range(4)]
         lines = ["  ".join(cell.ljust(width) if column < 3 else cell.rjust(width)
-                           for column, (cell, width) in enumerate(zip(row, widths)))
+                           for column, (cell, width) in enumerate(zip(row, widths, strict=True)))
                  for row in rows]
         rule = "-" * len(lines[0])
         total = (f"total parameters: {self.n_params:,} "
@@ -326,7 +327,7 @@ class MLP(Sequential):
                               high_inclusive=False)
         hidden_activation = get_activation(activation)  # checks the name even with no hidden layer
         layers: list[Layer] = []
-        for index, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
+        for index, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
             layers.append(Dense(fan_in, fan_out, init=init))
             if index < len(sizes) - 2:
                 layers.append(copy.deepcopy(hidden_activation))

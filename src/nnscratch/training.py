@@ -23,7 +23,8 @@ from __future__ import annotations
 import math
 import signal
 import threading
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -112,8 +113,9 @@ def fit(
                                             weights_batch)
                 if not math.isfinite(value):
                     model.set_weights(last_finite_weights)
-                    raise TrainingDivergedError(_divergence_message(value, epoch, batch,
-                                                                    optimizer), history)
+                    raise TrainingDivergedError(_divergence_message(
+                        value, optimizer, f" at epoch {epoch + 1}, batch {batch + 1}",
+                        "The weights were reset to those at the start of this epoch."), history)
                 totals.add(value, outputs, targets[rows], loss.task)
                 for callback in everyone:
                     callback.on_batch_end(batch, {"loss": value, "size": len(outputs)})
@@ -163,7 +165,8 @@ def train_on_batch(model: Any, X: Any, y: Any, *, loss: str | Loss | None = None
     with np.errstate(over="ignore", invalid="ignore"):
         outputs, value = train_step(model, loss, optimizer, X, targets, weights)
     if not math.isfinite(value):
-        raise TrainingDivergedError(_divergence_message(value, None, None, optimizer))
+        raise TrainingDivergedError(_divergence_message(value, optimizer, "",
+                                                        "The weights were left unchanged."))
     totals = _Totals()
     totals.add(value, outputs, targets, loss.task)
     return totals.logs()
@@ -382,13 +385,10 @@ def _check_callbacks(callbacks: Any) -> list[Callback]:
     return callbacks
 
 
-def _divergence_message(value: float, epoch: int | None, batch: int | None,
-                        optimizer: Optimizer) -> str:
-    where = "" if epoch is None else f" at epoch {epoch + 1}, batch {batch + 1}"
+def _divergence_message(value: float, optimizer: Optimizer, where: str, outcome: str) -> str:
     return (f"Training diverged: the loss became {value}{where} with learning rate "
             f"{optimizer.lr:g}. Lower the learning rate (try lr={optimizer.lr / 10:g}) or scale "
-            "the inputs (e.g. to [0, 1] or zero mean and unit variance). The weights were reset "
-            "to their last finite values.")
+            f"the inputs (e.g. to [0, 1] or zero mean and unit variance). {outcome}")
 
 
 class _StopOnInterrupt:

@@ -46,9 +46,9 @@ def load_digits(
     """
     test_size = check_float(test_size, "test_size", 0.0, 1.0, high_inclusive=False)
     seed = check_int(seed, "seed", minimum=0)
-    with resources.files(__package__).joinpath("data", "digits.npz").open("rb") as file:
-        with np.load(file, allow_pickle=False) as archive:
-            images, labels = archive["images"], archive["labels"]
+    path = resources.files(__package__).joinpath("data", "digits.npz")
+    with path.open("rb") as file, np.load(file, allow_pickle=False) as archive:
+        images, labels = archive["images"], archive["labels"]
     X = images.astype(np.float32) / 16.0
     y = labels.astype(np.int64)
     train_rows, test_rows = stratified_split(y, test_size, np.random.default_rng(seed))
