@@ -7,7 +7,7 @@ Each loss takes what the network's last Dense layer produces (raw outputs, "logi
 classifiers) and applies its own link function inside, in a stable form:
 
     MSE                 L = mean over samples and outputs of (y_hat - y)**2
-    CrossEntropy        L = mean_i [logsumexp(z_i) - sum_k y_ik z_ik],   dL/dz = (softmax(z) - y) / n
+    CrossEntropy        L = mean_i [logsumexp(z_i) - sum_k y_ik z_ik],  dL/dz = (softmax(z) - y) / n
     BinaryCrossEntropy  L = mean [max(z, 0) - z y + log(1 + exp(-|z|))], dL/dz = (sigma(z) - y) / N
 
 Neither classifier ever takes log of a probability, so log(0) and an infinite loss cannot happen.
