@@ -8,30 +8,33 @@
     net.evaluate(X_test, y_test)       # {"loss": ..., "accuracy": ...}
 """
 
+__version__ = "0.1.0"  # before the imports: serialization and cli read it
+
 from . import activations, callbacks, datasets, init, losses, metrics, optim
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .callbacks import (
-                        Callback,
-                        EarlyStopping,
-                        History,
-                        LearningRateScheduler,
-                        ProgressLogger,
-                        ReduceLROnPlateau,
+    Callback,
+    EarlyStopping,
+    History,
+    LearningRateScheduler,
+    ProgressLogger,
+    ReduceLROnPlateau,
 )
 from .gradcheck import check_gradients, gradient_errors
 from .layers import Dense, Dropout, Layer
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
 from .network import MLP, Sequential
 from .optim import SGD, Adam, AdamW, RMSProp
+from .serialization import ModelFileError, load, save
 from .training import TrainingDivergedError
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Adam", "AdamW", "BinaryCrossEntropy", "Callback", "CrossEntropy", "Dense", "Dropout",
     "EarlyStopping", "History", "Identity", "Layer", "LeakyReLU", "LearningRateScheduler", "Loss",
-    "MLP", "MSE", "ProgressLogger", "RMSProp", "ReLU", "ReduceLROnPlateau", "SGD", "Sequential",
+    "MLP", "MSE", "ModelFileError", "ProgressLogger", "RMSProp", "ReLU", "ReduceLROnPlateau",
+    "SGD", "Sequential",
     "Sigmoid", "Softmax", "Tanh", "TrainingDivergedError", "activations", "callbacks",
-    "check_gradients", "datasets", "gradient_errors", "init", "losses", "metrics", "optim",
+    "check_gradients", "datasets", "gradient_errors", "init", "load", "losses", "metrics", "optim",
+    "save",
     "__version__",
 ]

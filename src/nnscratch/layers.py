@@ -118,11 +118,7 @@ class Dense(Layer):
         return self.out_features
 
     def get_config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {"in_features": self.in_features,
-                                  "out_features": self.out_features}
-        if self.init is not None:
-            config["init"] = getattr(self.init, "__name__", repr(self.init))
-        return config
+        return {"in_features": self.in_features, "out_features": self.out_features}
 
 
 class Dropout(Layer):

@@ -16,7 +16,9 @@ function in its stable fused form, and ``predict_proba`` applies it for you. Tra
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -76,6 +78,7 @@ class Sequential:
         self.optimizer: Optimizer | None = None
         self.stop_training = False
         self.stop_reason: str | None = None
+        self.metadata: dict[str, Any] = {}  # saved with the model, e.g. the training history
 
     # ------------------------------------------------------------------------------------------
     # Forward and backward propagation
@@ -237,6 +240,16 @@ class Sequential:
         total = (f"total parameters: {self.n_params:,} "
                  f"({self.n_params * self.dtype.itemsize / 1024:,.1f} KiB as {self.dtype.name})")
         return "\n".join([lines[0], rule, *lines[1:], rule, total])
+
+    def save(self, path: str | os.PathLike, include_optimizer: bool = True,
+             metadata: dict[str, Any] | None = None) -> Path:
+        """Save to ``path`` (``.npz``, or ``.safetensors`` for PyTorch); see serialization.save.
+
+        ``nnscratch.load(path)`` gives back a network with bit-identical predictions.
+        """
+        from .serialization import save  # serialization builds networks: it imports this module
+
+        return save(self, path, include_optimizer, metadata)
 
     def astype(self, dtype: Any) -> Sequential:
         """A copy of the network whose parameters and computations use ``dtype``."""

@@ -1,0 +1,295 @@
+"""Saving and loading: bit-identical round trips, exact resumption, PyTorch interoperability,
+hostile files refused without running anything, and atomic saves."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import assert_same_weights
+
+import nnscratch as ns
+from nnscratch.datasets import load_digits
+from nnscratch.serialization import ModelFileError
+
+X_TRAIN, Y_TRAIN, X_TEST, Y_TEST = load_digits(seed=0)
+
+
+def trained(seed=0, dtype="float32", activation="relu", optimizer="adam", epochs=2):
+    net = ns.MLP([64, 16, 10], activation=activation, dropout=0.1, seed=seed, dtype=dtype)
+    net.fit(X_TRAIN, Y_TRAIN, loss="cross_entropy", optimizer=optimizer, epochs=epochs)
+    return net
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """An .npz written member by member, so tests can put anything in it."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.asanyarray(array), allow_pickle=True)
+            archive.writestr(f"{name}.npy", buffer.getvalue())
+
+
+def read_npz_members(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a valid model file (test-side reader, on a file we wrote ourselves)."""
+    with zipfile.ZipFile(path) as archive:
+        return {name[:-4]: np.lib.format.read_array(io.BytesIO(archive.read(name)))
+                for name in archive.namelist()}
+
+
+def config_of(members):
+    return json.loads(members["config"].tobytes())
+
+
+def encode(config):
+    return np.frombuffer(json.dumps(config).encode(), dtype=np.uint8)
+
+
+# ---- round trips ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
+def test_a_loaded_model_predicts_bit_identically(tmp_path, dtype, suffix):
+    net = trained(dtype=dtype, activation="tanh")
+    path = net.save(tmp_path / f"model{suffix}")
+    loaded = ns.load(path)
+    assert loaded.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(loaded.predict_proba(X_TEST), net.predict_proba(X_TEST))
+    assert [repr(layer) for layer in loaded.layers] == [repr(layer) for layer in net.layers]
+    assert isinstance(loaded.loss, ns.CrossEntropy)
+
+
+def test_optimizer_state_and_metadata_come_back(tmp_path):
+    net = trained(optimizer=ns.SGD(lr=0.05, momentum=0.9, nesterov=True))
+    ns.save(net, tmp_path / "model.npz", metadata={"history": {"loss": [1.0, 0.5]}})
+    loaded = ns.load(tmp_path / "model.npz")
+    assert loaded.metadata == {"history": {"loss": [1.0, 0.5]}}
+    assert repr(loaded.optimizer) == repr(net.optimizer)
+    assert loaded.optimizer.steps == net.optimizer.steps
+    for index, slots in net.optimizer.state.items():
+        np.testing.assert_array_equal(loaded.optimizer.state[index]["velocity"],
+                                      slots["velocity"])
+
+
+def test_resuming_from_a_save_equals_never_stopping(tmp_path):
+    straight = trained(seed=3, epochs=4)
+    first_half = trained(seed=3, epochs=2)
+    first_half.save(tmp_path / "checkpoint.npz")
+    resumed = ns.load(tmp_path / "checkpoint.npz")
+    resumed.fit(X_TRAIN, Y_TRAIN, epochs=2)
+    assert_same_weights(resumed, straight)
+
+
+def test_saving_without_the_optimizer(tmp_path):
+    net = trained()
+    net.save(tmp_path / "model.npz", include_optimizer=False)
+    assert ns.load(tmp_path / "model.npz").optimizer is None
+
+
+def test_safetensors_carries_pytorch_names_and_shapes(tmp_path):
+    numpy_reader = pytest.importorskip("safetensors.numpy")
+    net = trained()
+    tensors = numpy_reader.load_file(str(net.save(tmp_path / "model.safetensors")))
+    assert {name: tensor.shape for name, tensor in tensors.items()} == {
+        "0.weight": (16, 64), "0.bias": (16,), "3.weight": (10, 16), "3.bias": (10,)}
+    np.testing.assert_array_equal(tensors["0.weight"], net.layers[0].params["W"].T)
+
+
+def test_pytorch_loads_the_weights_and_predicts_the_same(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch_reader = pytest.importorskip("safetensors.torch")
+    net = trained()
+    path = net.save(tmp_path / "model.safetensors")
+    twin = torch.nn.Sequential(torch.nn.Linear(64, 16), torch.nn.ReLU(), torch.nn.Dropout(0.1),
+                               torch.nn.Linear(16, 10)).eval()
+    twin.load_state_dict(torch_reader.load_file(str(path)))
+    with torch.no_grad():
+        probabilities = torch.softmax(twin(torch.from_numpy(X_TEST)), dim=1).numpy()
+    np.testing.assert_allclose(probabilities, net.predict_proba(X_TEST), rtol=1e-5, atol=1e-6)
+
+
+# ---- refusing to save what cannot be loaded safely -----------------------------------------
+
+class Doubler(ns.Layer):
+    def forward(self, x, training=False):
+        return 2 * x
+
+    def backward(self, grad_output):
+        return 2 * grad_output
+
+
+def test_custom_layers_are_not_saved(tmp_path):
+    net = ns.Sequential([ns.Dense(2, 2), Doubler()], seed=0)
+    with pytest.raises(ValueError, match=r"layers\[1\] is a Doubler, which cannot be saved"):
+        net.save(tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_saving_into_a_missing_folder_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist. Create it first"):
+        trained().save(tmp_path / "no" / "such" / "model.npz")
+
+
+# ---- hostile and damaged files -------------------------------------------------------------
+
+@pytest.fixture
+def saved(tmp_path):
+    path = trained().save(tmp_path / "model.npz")
+    return path, read_npz_members(path)
+
+
+def test_a_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No model file at"):
+        ns.load(tmp_path / "absent.npz")
+
+
+@pytest.mark.parametrize("content", [b"", b"junk" * 100, b"PK\x03\x04" + b"\x00" * 50])
+def test_junk_bytes(tmp_path, content):
+    path = tmp_path / "junk.npz"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError, match="not a loadable nnscratch model"):
+        ns.load(path)
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9, 0.99])
+def test_truncated_files(saved, fraction):
+    path, _ = saved
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * fraction)])
+    with pytest.raises(ModelFileError, match="not a loadable nnscratch model"):
+        ns.load(path)
+
+
+class Payload:
+    """Unpickling this creates a marker file: proof that code ran."""
+
+    marker: Path
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.parametrize("member", ["params/0.W", "config"])
+def test_a_pickle_payload_is_never_executed(saved, tmp_path, member):
+    path, members = saved
+    Payload.marker = tmp_path / "pwned"
+    members[member] = np.array([Payload()], dtype=object)
+    write_npz(path, members)
+    with pytest.raises(ModelFileError, match="dtype object"):
+        ns.load(path)
+    assert not Payload.marker.exists()
+
+
+def test_wrong_dtype(saved):
+    path, members = saved
+    members["params/0.W"] = members["params/0.W"].astype(np.float64)
+    write_npz(path, members)
+    with pytest.raises(ModelFileError, match=r"params/0.W has dtype float64, expected float32"):
+        ns.load(path)
+
+
+def test_shape_disagreeing_with_the_config(saved):
+    path, members = saved
+    members["params/3.W"] = members["params/3.W"][:, :5]
+    write_npz(path, members)
+    with pytest.raises(ModelFileError, match=r"params/3.W has shape \(16, 5\), expected \(16, 10\)"):
+        ns.load(path)
+
+
+def test_missing_and_extra_arrays(saved):
+    path, members = saved
+    del members["params/0.b"]
+    members["params/9.W"] = np.ones(3, dtype=np.float32)
+    write_npz(path, members)
+    with pytest.raises(ModelFileError, match=r"missing: \['params/0.b'\]; unexpected: \['params/9.W'\]"):
+        ns.load(path)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c.update(format_version=99), r"format version 99, newer than this nnscratch"),
+    (lambda c: c.update(format="keras"), r"not an nnscratch model config"),
+    (lambda c: c.update(dtype="int8"), r"dtype 'int8'"),
+    (lambda c: c["layers"][0].update(type="os.system"), r"not one of the built-in layers"),
+    (lambda c: c["layers"][0]["config"].update(in_features=-3), r"Dense\) has sizes \[-3, 16\]"),
+    (lambda c: c["layers"][0]["config"].update(in_features=2**24, out_features=2**24),
+     r"claims .* parameters, more than"),
+    (lambda c: c["layers"][1].update(config={"evil": 1}), r"layer 1 \(ReLU\) has a bad config"),
+    (lambda c: c.update(loss="__import__"), r"loss '__import__' is not one of"),
+    (lambda c: c["optimizer"].update(name="Evil"), r"optimizer entry is not a built-in"),
+    (lambda c: c["optimizer"]["config"].update(lr=-1), r"optimizer config is invalid: lr must be"),
+    (lambda c: c.update(rng_state={"bit_generator": "MT19937"}), r"random-generator state"),
+    (lambda c: c.pop("seed"), r"keys \['seed'\] missing or unexpected"),
+])
+def test_a_bad_config_is_refused_before_anything_is_built(saved, change, message):
+    path, members = saved
+    config = config_of(members)
+    change(config)
+    members["config"] = encode(config)
+    write_npz(path, members)
+    with pytest.raises(ModelFileError, match=message):
+        ns.load(path)
+
+
+def test_a_header_claiming_billions_of_elements_is_refused_without_allocating(saved):
+    path, members = saved
+    config = config_of(members)
+    config["layers"][0]["config"]["in_features"] = 2**24 - 1  # 2.7e8 parameters claimed
+    config["optimizer"] = None
+    members = {"config": encode(config), **{k: v for k, v in members.items()
+                                           if k.startswith("params/")}}
+    write_npz(path, members)
+    with pytest.raises(ModelFileError, match=r"params/0.W has shape \(64, 16\), expected"):
+        ns.load(path)
+
+
+def test_safetensors_without_nnscratch_metadata(tmp_path):
+    path = tmp_path / "foreign.safetensors"
+    header = json.dumps({"0.weight": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})
+    path.write_bytes(struct.pack("<Q", len(header)) + header.encode() + b"\x00" * 4)
+    with pytest.raises(ModelFileError, match="no nnscratch config in its metadata"):
+        ns.load(path)
+
+
+def test_safetensors_with_an_absurd_header_length(tmp_path):
+    path = tmp_path / "absurd.safetensors"
+    path.write_bytes(struct.pack("<Q", 2**60) + b"{}")
+    with pytest.raises(ModelFileError, match="header claims"):
+        ns.load(path)
+
+
+def test_safetensors_with_offsets_outside_the_file(tmp_path):
+    path = trained().save(tmp_path / "model.safetensors")
+    data = path.read_bytes()
+    header_length = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + header_length])
+    header["0.bias"]["data_offsets"] = [0, 10**9]
+    new_header = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(new_header)) + new_header + data[8 + header_length:])
+    with pytest.raises(ModelFileError, match="tensor 0.bias has data offsets"):
+        ns.load(path)
+
+
+# ---- atomic saves --------------------------------------------------------------------------
+
+def test_a_failed_save_leaves_the_previous_file_intact(tmp_path, monkeypatch):
+    path = tmp_path / "model.npz"
+    original = trained(seed=0)
+    original.save(path)
+    before = path.read_bytes()
+
+    def failing_savez(file, **arrays):
+        file.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", failing_savez)
+    with pytest.raises(OSError, match="disk full"):
+        trained(seed=1).save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+    monkeypatch.undo()
+    assert_same_weights(ns.load(path), original)
