@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,20 @@ def pytest_collection_modifyitems(config, items):
     if os.environ.get("CI") and importlib.util.find_spec("torch") is None:
         raise pytest.UsageError("CI is set but torch is not installed: the reference tests "
                                 "would be skipped. Install torch==2.13.0 (see .ci/run).")
+
+
+SHARED_DATA = Path(os.environ.get("NNSCRATCH_TEST_DATA",
+                                  Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data: MNIST and Fashion-MNIST as the original IDX files (never the network)."""
+    if not (SHARED_DATA / "mnist").is_dir():
+        if os.environ.get("CI"):
+            raise RuntimeError(f"CI needs the shared data sets at {SHARED_DATA}")
+        pytest.skip(f"the shared data sets are not at {SHARED_DATA} (set NNSCRATCH_TEST_DATA)")
+    return SHARED_DATA
 
 
 @pytest.fixture
