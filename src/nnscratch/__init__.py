@@ -15,6 +15,7 @@ from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .callbacks import (
     Callback,
     EarlyStopping,
+    GradientNormRecorder,
     History,
     LearningRateScheduler,
     ProgressLogger,
@@ -30,11 +31,9 @@ from .training import TrainingDivergedError
 
 __all__ = [
     "Adam", "AdamW", "BinaryCrossEntropy", "Callback", "CrossEntropy", "Dense", "Dropout",
-    "EarlyStopping", "History", "Identity", "Layer", "LeakyReLU", "LearningRateScheduler", "Loss",
-    "MLP", "MSE", "ModelFileError", "ProgressLogger", "RMSProp", "ReLU", "ReduceLROnPlateau",
-    "SGD", "Sequential",
-    "Sigmoid", "Softmax", "Tanh", "TrainingDivergedError", "activations", "callbacks",
-    "check_gradients", "datasets", "gradient_errors", "init", "load", "losses", "metrics", "optim",
-    "save",
-    "__version__",
+    "EarlyStopping", "GradientNormRecorder", "History", "Identity", "Layer", "LeakyReLU",
+    "LearningRateScheduler", "Loss", "MLP", "MSE", "ModelFileError", "ProgressLogger", "RMSProp",
+    "ReLU", "ReduceLROnPlateau", "SGD", "Sequential", "Sigmoid", "Softmax", "Tanh",
+    "TrainingDivergedError", "activations", "callbacks", "check_gradients", "datasets",
+    "gradient_errors", "init", "load", "losses", "metrics", "optim", "save", "__version__",
 ]

@@ -197,6 +197,10 @@ ACTIVATIONS: dict[str, type[Layer]] = {
 }
 
 
+#: the activation layer classes, e.g. for isinstance checks
+ACTIVATION_LAYERS: tuple[type[Layer], ...] = tuple(ACTIVATIONS.values())
+
+
 def get_activation(activation: str | Layer | type[Layer]) -> Layer:
     """A new activation layer from its name, a Layer subclass, or the given Layer itself."""
     return from_registry(activation, "activation", Layer, ACTIVATIONS)

@@ -194,6 +194,26 @@ class ReduceLROnPlateau(Callback):
             self.wait = 0
 
 
+class GradientNormRecorder(Callback):
+    """Record ||dL/dparam|| for every weight matrix after each ``every``-th batch.
+
+    ``norms["0.W"]`` is the list of the first Dense layer's gradient norms; plots.
+    plot_gradient_norms draws them, showing vanishing or exploding gradients layer by layer.
+    """
+
+    def __init__(self, every: int = 1, include_biases: bool = False):
+        self.every = check_int(every, "every")
+        self.include_biases = include_biases
+        self.norms: dict[str, list[float]] = {}
+
+    def on_batch_end(self, batch, logs=None) -> None:
+        if batch % self.every:
+            return
+        for name, _, grad in self.model.named_parameters():
+            if self.include_biases or not name.endswith(".b"):
+                self.norms.setdefault(name, []).append(float(np.linalg.norm(grad)))
+
+
 class ProgressLogger(Callback):
     """Report progress on a stream (stderr by default), as Keras's ``verbose`` does.
 
