@@ -1,33 +1,44 @@
 """The ``nnscratch`` command.
 
-    nnscratch train       train a network on a built-in data set and report held-out accuracy
-    nnscratch summary     the layer table of an architecture
+    nnscratch train       train on a data set; save the run (model, history, config, plots)
+    nnscratch evaluate    a saved model's test loss, accuracy and confusion matrix
+    nnscratch predict     classify image files or .npy rows with a saved model
+    nnscratch plot        draw a figure: activations, history, confusion, predictions, ...
+    nnscratch summary     the layer table of a saved model or an architecture
     nnscratch gradcheck   backprop against float64 finite differences, parameter by parameter
+    nnscratch download    fetch MNIST or Fashion-MNIST into the cache, checksummed
 
-Results go to stdout, progress and errors to stderr. Exit codes: 0 success, 1 failure (for
-example a diverging run), 2 a usage error (a bad argument, with a one-line explanation).
-``main(argv)`` returns the exit code, so tests call it directly.
+Results go to stdout, progress and errors to stderr. Exit codes: 0 success, 1 failure (a
+missing or damaged file, a diverging run), 2 a usage error, 130 a second Ctrl-C. Every error
+is one line, never a traceback. ``main(argv)`` returns the exit code, so tests call it directly.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-from . import __version__, datasets
-from .callbacks import ProgressLogger
+from . import __version__, datasets, metrics
+from .callbacks import EarlyStopping, GradientNormRecorder, ProgressLogger
+from .datasets import DataError
 from .gradcheck import gradient_errors
 from .network import MLP, Sequential
 from .optim import OPTIMIZERS, get_optimizer
+from .runs import can_plot, load_history, save_figure, save_run
+from .serialization import ModelFileError, load
 from .training import TrainingDivergedError
 
-DATA_SETS = ("digits", "xor")
+DATA_SETS = ("digits", "xor", "mnist", "fashion-mnist")
 ACTIVATION_CHOICES = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
-DATA_SHAPES = {"digits": (64, 10), "xor": (2, 2)}
+DEFAULT_EPOCHS = {"digits": 50, "xor": 200, "mnist": 10, "fashion-mnist": 10}
+PLOTS = ("activations", "derivatives", "history", "confusion", "predictions", "weights",
+         "activation-histograms")
 
 
 class UsageError(Exception):
@@ -41,14 +52,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments = parser.parse_args(argv)
     except SystemExit as exit:  # argparse exits on --help, --version and usage errors
         return int(exit.code or 0)
+    prefix = f"nnscratch {arguments.command}"
     try:
         return arguments.run(arguments)
-    except (UsageError, ValueError, TypeError) as error:
-        print(f"nnscratch {arguments.command}: error: {error}", file=sys.stderr)
-        return 2
-    except TrainingDivergedError as error:
-        print(f"nnscratch {arguments.command}: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"\n{prefix}: interrupted", file=sys.stderr)
+        return 130
+    except (FileNotFoundError, ModelFileError, DataError, TrainingDivergedError,
+            OSError) as error:
+        print(f"{prefix}: {error}", file=sys.stderr)
         return 1
+    except (UsageError, ValueError, TypeError) as error:
+        print(f"{prefix}: error: {error}", file=sys.stderr)
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,32 +73,75 @@ def build_parser() -> argparse.ArgumentParser:
         description="Neural networks from scratch in NumPy: train, inspect and check them.")
     parser.add_argument("--version", action="version", version=f"nnscratch {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    formatter = argparse.ArgumentDefaultsHelpFormatter
 
     train = commands.add_parser(
-        "train", help="train a network and report its held-out accuracy",
-        description="Train an MLP on a built-in data set. With no arguments: the 8x8 digits, "
-                    "in a few seconds.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    train.add_argument("--data", choices=DATA_SETS, default="digits", help="the data set")
+        "train", help="train a network and save the run", formatter_class=formatter,
+        description="Train an MLP on a data set, report its test accuracy and save the run. "
+                    "With no arguments: the built-in 8x8 digits, in a few seconds.")
+    add_data_arguments(train, default="digits")
     add_architecture_arguments(train)
     train.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
     train.add_argument("--lr", type=positive_float, default=None,
                        help="learning rate (default: 0.001 for adam/adamw/rmsprop, else 0.01)")
     train.add_argument("--batch-size", type=batch_size, default=32,
                        help="samples per step: 1 for per-sample SGD, 'full' for the full batch")
-    train.add_argument("--epochs", type=positive_int, default=50)
+    train.add_argument("--epochs", type=positive_int, default=None,
+                       help="passes over the data (default: 50 digits, 200 xor, 10 MNIST)")
     train.add_argument("--validation-split", type=fraction, default=0.1,
-                       help="fraction of the training data held out to watch each epoch "
-                            "(0 for none)")
+                       help="fraction of the training data held out to watch each epoch; the "
+                            "weights of the best validation epoch are kept (0: none)")
+    train.add_argument("--early-stopping", type=non_negative_int, default=0, metavar="PATIENCE",
+                       help="stop after this many epochs without improvement (0: never)")
     train.add_argument("--seed", type=non_negative_int, default=0,
                        help="seeds the weights, the data split, dropout and shuffling")
     train.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    train.add_argument("--out", type=Path, default=None,
+                       help="the run folder (default: runs/<data>-<date>-<time>)")
+    train.add_argument("--resume", type=Path, default=None, metavar="MODEL",
+                       help="continue training a saved model (its optimizer state included)")
+    train.add_argument("--no-plots", action="store_true", help="save the run without plots")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                        help="0 silent, 1 progress bar (one line per epoch when not a "
                             "terminal), 2 one line per epoch")
     train.set_defaults(run=run_train)
 
-    summary = commands.add_parser("summary", help="the layer table of an architecture")
+    evaluate = commands.add_parser("evaluate", help="test loss, accuracy and confusion matrix",
+                                   formatter_class=formatter)
+    evaluate.add_argument("model", type=Path, help="a model file (or a run folder)")
+    add_data_arguments(evaluate, default=None)
+    evaluate.set_defaults(run=run_evaluate)
+
+    predict = commands.add_parser(
+        "predict", help="classify images or .npy rows", formatter_class=formatter,
+        description="Print the predicted class and its probability for each input: image "
+                    "files (PNG, JPEG, ...; resized to the model's input) or .npy arrays of "
+                    "rows.")
+    predict.add_argument("model", type=Path, help="a model file (or a run folder)")
+    predict.add_argument("inputs", type=Path, nargs="+", metavar="INPUT")
+    predict.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
+                         help="invert image brightness (the data sets are light digits on a "
+                              "dark ground; auto inverts images whose border is light)")
+    predict.add_argument("--top", type=positive_int, default=1,
+                         help="how many of the most likely classes to print")
+    predict.set_defaults(run=run_predict)
+
+    plot = commands.add_parser(
+        "plot", help="draw a figure as a PNG", formatter_class=formatter,
+        description="activations and derivatives need no source; history takes a run folder "
+                    "or model; the others take a model (or run folder) and its data set.")
+    plot.add_argument("figure", choices=PLOTS)
+    plot.add_argument("source", type=Path, nargs="?", default=None,
+                      help="a run folder, model file or history.json")
+    add_data_arguments(plot, default=None)
+    plot.add_argument("--output", "-o", type=Path, default=None,
+                      help="the PNG to write (default: <figure>.png)")
+    plot.set_defaults(run=run_plot)
+
+    summary = commands.add_parser("summary", help="the layer table of a model or architecture",
+                                  formatter_class=formatter)
+    summary.add_argument("model", type=Path, nargs="?", default=None,
+                         help="a model file; without it, the architecture from the options")
     add_architecture_arguments(summary)
     summary.add_argument("--inputs", type=positive_int, default=64, help="input features")
     summary.add_argument("--outputs", type=positive_int, default=10, help="output units")
@@ -90,15 +149,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     gradcheck = commands.add_parser(
         "gradcheck", help="check backprop against finite differences",
+        formatter_class=formatter,
         description="Compare each parameter's backprop gradient with float64 central "
                     "differences on a small random batch.")
+    gradcheck.add_argument("model", type=Path, nargs="?", default=None,
+                           help="a model file; without it, the architecture from the options")
     add_architecture_arguments(gradcheck)
     gradcheck.add_argument("--inputs", type=positive_int, default=8, help="input features")
     gradcheck.add_argument("--outputs", type=positive_int, default=3, help="classes")
-    gradcheck.add_argument("--samples", type=positive_int, default=8, help="batch size")
+    gradcheck.add_argument("--samples", type=positive_int, default=4, help="batch size")
     gradcheck.add_argument("--seed", type=non_negative_int, default=0)
     gradcheck.set_defaults(run=run_gradcheck)
+
+    download = commands.add_parser("download", help="fetch a data set into the cache",
+                                   formatter_class=formatter)
+    download.add_argument("data", choices=tuple(datasets.DATA_SETS))
+    download.add_argument("--data-dir", type=Path, default=None,
+                          help="where to put it (default: $NNSCRATCH_DATA or the user cache)")
+    download.set_defaults(run=run_download)
     return parser
+
+
+def add_data_arguments(parser: argparse.ArgumentParser, default: str | None) -> None:
+    parser.add_argument("--data", choices=DATA_SETS, default=default,
+                        help="the data set" + ("" if default else
+                                               " (default: the one the model was trained on)"))
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="where MNIST files are (default: $NNSCRATCH_DATA or the user "
+                             "cache, downloading them if absent)")
 
 
 def add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,50 +192,173 @@ def add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(arguments: argparse.Namespace) -> int:
-    n_inputs, n_classes = DATA_SHAPES[arguments.data]
-    if arguments.data == "digits":
-        X_train, y_train, X_test, y_test = datasets.load_digits(seed=arguments.seed)
+    X_train, y_train, X_test, y_test, class_names = load_data(arguments.data, arguments.data_dir)
+    n_classes = len(class_names)
+    epochs = arguments.epochs or DEFAULT_EPOCHS[arguments.data]
+    if arguments.resume is not None:
+        net = load_model(arguments.resume)
+        if (net.n_inputs, net.n_outputs) != (X_train.shape[1], n_classes):
+            raise UsageError(f"the model in {arguments.resume} maps {net.n_inputs} inputs to "
+                             f"{net.n_outputs} classes, but {arguments.data} has "
+                             f"{X_train.shape[1]} and {n_classes}. Pass the --data it was "
+                             "trained on.")
+        optimizer = net.optimizer or get_optimizer(arguments.optimizer, arguments.lr)
     else:
-        X_train, y_train = datasets.load_xor(repeats=100)
-        X_test, y_test = datasets.load_xor()
-    net = MLP([n_inputs, *arguments.layers, n_classes], activation=arguments.activation,
-              dropout=arguments.dropout, seed=arguments.seed, dtype=arguments.dtype)
-    optimizer = get_optimizer(arguments.optimizer, arguments.lr)
+        net = MLP([X_train.shape[1], *arguments.layers, n_classes],
+                  activation=arguments.activation, dropout=arguments.dropout,
+                  seed=arguments.seed, dtype=arguments.dtype)
+        optimizer = get_optimizer(arguments.optimizer, arguments.lr)
     validation_split = arguments.validation_split if arguments.data != "xor" else 0.0
-    callbacks = [ProgressLogger(arguments.verbose)] if arguments.verbose else []
-    log(f"{net.summary()}\ndata: {arguments.data}, {len(X_train)} training samples "
-        f"({validation_split:.0%} held out for validation), {len(X_test)} test samples\n"
-        f"optimizer: {optimizer!r}, batch size {arguments.batch_size or 'full'}, "
-        f"{arguments.epochs} epochs", arguments.verbose)
+    monitor = "val_loss" if validation_split else "loss"
+    best = EarlyStopping(monitor=monitor, patience=arguments.early_stopping or epochs,
+                         restore_best_weights=True)
+    steps = math.ceil(len(X_train) * (1 - validation_split) / (arguments.batch_size
+                                                              or len(X_train)))
+    recorder = GradientNormRecorder(every=max(1, epochs * steps // 500))
+    callbacks = [best, recorder]
+    if arguments.verbose:
+        callbacks.append(ProgressLogger(arguments.verbose))
+        log(f"{net.summary()}\ndata: {arguments.data}, {len(X_train)} training samples "
+            f"({validation_split:.0%} held out for validation), {len(X_test)} test samples\n"
+            f"optimizer: {optimizer!r}, batch size {arguments.batch_size or 'full'}, "
+            f"{epochs} epochs")
     start = time.perf_counter()
     history = net.fit(X_train, y_train, loss="cross_entropy", optimizer=optimizer,
-                      epochs=arguments.epochs, batch_size=arguments.batch_size,
-                      validation_split=validation_split, seed=arguments.seed, callbacks=callbacks)
+                      epochs=epochs, batch_size=arguments.batch_size,
+                      validation_split=validation_split, seed=arguments.seed,
+                      callbacks=callbacks)
     seconds = time.perf_counter() - start
-    if history.stop_reason == "interrupted":
-        log(f"interrupted: stopped after {len(history.epoch)} epoch(s)", 1)
+    net.metadata["class_names"] = class_names
     scores = net.evaluate(X_test, y_test)
     held_out = "test" if arguments.data != "xor" else "XOR (the four points; no held-out set)"
-    print(f"trained {len(history.epoch)} epochs in {seconds:.2f}s")
+    out = arguments.out or Path("runs") / f"{arguments.data}-{time.strftime('%Y%m%d-%H%M%S')}"
+    config = {"command": "train", "data": arguments.data, "layers": arguments.layers,
+              "activation": arguments.activation, "dropout": arguments.dropout,
+              "optimizer": repr(optimizer), "batch_size": arguments.batch_size,
+              "epochs": epochs, "validation_split": validation_split, "seed": arguments.seed,
+              "dtype": arguments.dtype, "resumed_from": str(arguments.resume or ""),
+              "nnscratch_version": __version__, "seconds": round(seconds, 3),
+              "epochs_run": len(history.epoch), "best_epoch": _one_based(best.best_epoch),
+              f"{'test' if arguments.data != 'xor' else 'xor'}_scores": scores}
+    written = save_run(out, net, history, config, X_test, y_test, class_names,
+                       recorder.norms, plots=not arguments.no_plots)
+    if history.stop_reason == "interrupted":
+        log(f"interrupted after {len(history.epoch)} epoch(s); the best weights so far are "
+            f"saved. Resume with:\n  nnscratch train --data {arguments.data} --resume "
+            f"{out / 'model.npz'} --epochs N")
+    if not arguments.no_plots and not can_plot():
+        log("no plots: matplotlib is not installed (pip install 'nnscratch[plot]')")
+    best_note = (f" (weights of epoch {best.best_epoch + 1}, the best by {monitor})"
+                 if best.best_epoch is not None else "")
+    n_epochs = len(history.epoch)
+    print(f"trained {n_epochs} epoch{'s' * (n_epochs != 1)} in {seconds:.2f}s{best_note}")
+    print(f"saved the run in {out}: {', '.join(path.name for path in written)}")
     print(f"{held_out} loss: {scores['loss']:.4f}")
     print(f"{held_out} accuracy: {scores['accuracy']:.4f}")
     return 0
 
 
+def run_evaluate(arguments: argparse.Namespace) -> int:
+    net = load_model(arguments.model)
+    data = arguments.data or trained_on(net, arguments.model)
+    _, _, X_test, y_test, class_names = load_data(data, arguments.data_dir)
+    check_fits(net, X_test, class_names, data)
+    scores = net.evaluate(X_test, y_test, loss=net.loss or "cross_entropy")
+    predicted = net.predict(X_test)
+    matrix = metrics.confusion_matrix(y_test, predicted, n_classes=len(class_names))
+    print(f"data: {data} test set, {len(X_test)} samples")
+    print(f"test loss: {scores['loss']:.4f}")
+    print(f"test accuracy: {scores['accuracy']:.4f}")
+    print("\nconfusion matrix (rows: true class, columns: predicted class):")
+    width = max(5, len(str(matrix.max())) + 1)
+    print(" " * 6 + "".join(f"{label:>{width}}" for label in range(len(class_names))))
+    for label, row in enumerate(matrix):
+        print(f"{label:>5} " + "".join(f"{count:>{width}}" for count in row))
+    print()
+    print(metrics.classification_report(y_test, predicted, class_names))
+    return 0
+
+
+def run_predict(arguments: argparse.Namespace) -> int:
+    net = load_model(arguments.model)
+    class_names = net.metadata.get("class_names") or [str(c) for c in range(net.n_outputs)]
+    rows, labels = [], []
+    for path in arguments.inputs:
+        if not path.is_file():
+            raise FileNotFoundError(f"No input file at {path}.")
+        if path.suffix == ".npy":
+            array = read_npy_rows(path, net.n_inputs)
+            rows.append(array)
+            labels += [f"{path}[{index}]" for index in range(len(array))] \
+                if len(array) > 1 else [str(path)]
+        else:
+            rows.append(read_image(path, net.n_inputs, arguments.invert)[None, :])
+            labels.append(str(path))
+    probabilities = net.predict_proba(np.concatenate(rows))
+    top = min(arguments.top, probabilities.shape[1])
+    for label, row in zip(labels, probabilities, strict=True):
+        best = np.argsort(row)[::-1][:top]
+        guesses = ", ".join(f"{class_names[c]} ({row[c]:.4f})" for c in best)
+        print(f"{label}: {guesses}")
+    return 0
+
+
+def run_plot(arguments: argparse.Namespace) -> int:
+    if not can_plot():
+        raise UsageError("plots need matplotlib: pip install 'nnscratch[plot]'")
+    from . import plots
+
+    figure_name = arguments.figure
+    output = arguments.output or Path(f"{figure_name}.png")
+    if figure_name in ("activations", "derivatives"):
+        figure = plots.plot_activations(derivatives=figure_name == "derivatives").figure
+    elif figure_name == "history":
+        source = require_source(arguments)
+        if source.suffix == ".npz":
+            figure = plots.plot_history(load_model(source).metadata.get("history") or {})
+        else:
+            figure = plots.plot_history(load_history(source))
+    else:
+        source = require_source(arguments)
+        net = load_model(source)
+        if figure_name == "weights":
+            figure = plots.plot_first_layer_weights(net)
+        else:
+            data = arguments.data or trained_on(net, source)
+            _, _, X_test, y_test, class_names = load_data(data, arguments.data_dir)
+            check_fits(net, X_test, class_names, data)
+            if figure_name == "activation-histograms":
+                figure = plots.plot_activation_histograms(net, X_test[:2000])
+            else:
+                predicted = net.predict(X_test)
+                if figure_name == "confusion":
+                    matrix = metrics.confusion_matrix(y_test, predicted, len(class_names))
+                    figure = plots.plot_confusion_matrix(matrix, class_names).figure
+                else:
+                    figure = plots.plot_prediction_grid(X_test, y_test, predicted, class_names)
+    save_figure(figure, output)
+    print(f"wrote {output}")
+    return 0
+
+
 def run_summary(arguments: argparse.Namespace) -> int:
-    print(architecture(arguments).summary())
+    net = load_model(arguments.model) if arguments.model else architecture(arguments)
+    print(net.summary())
     return 0
 
 
 def run_gradcheck(arguments: argparse.Namespace) -> int:
-    net = architecture(arguments)
+    net = load_model(arguments.model) if arguments.model else architecture(arguments)
     rng = np.random.default_rng(arguments.seed)
-    X = rng.standard_normal((arguments.samples, arguments.inputs))
-    y = rng.integers(0, arguments.outputs, arguments.samples)
-    errors = gradient_errors(net, X, y, loss="cross_entropy", max_samples=arguments.samples)
-    print(f"{'parameter':<10} {'shape':<12} relative error")
+    X = rng.standard_normal((arguments.samples, net.n_inputs))
+    loss = net.loss or "cross_entropy"
+    y = rng.integers(0, net.n_outputs, arguments.samples)
+    if getattr(loss, "task", "multiclass") != "multiclass":
+        y = rng.random((arguments.samples, net.n_outputs))
+    errors = gradient_errors(net, X, y, loss=loss, max_samples=arguments.samples)
     shapes = {name: param.shape for name, param, _ in net.named_parameters()}
     shapes["input"] = X.shape
+    print(f"{'parameter':<10} {'shape':<12} relative error")
     for name, error in errors.items():
         verdict = "ok" if error < 1e-6 else "WRONG" if error > 1e-3 else "suspicious"
         print(f"{name:<10} {str(shapes[name]):<12} {error:.2e}  {verdict}")
@@ -165,6 +366,59 @@ def run_gradcheck(arguments: argparse.Namespace) -> int:
     print(f"largest relative error: {worst:.2e} ({'pass' if worst < 1e-6 else 'fail'}, "
           "threshold 1e-6)")
     return 0 if worst < 1e-6 else 1
+
+
+def run_download(arguments: argparse.Namespace) -> int:
+    paths = datasets.download_dataset(arguments.data, arguments.data_dir,
+                                      progress=DownloadProgress())
+    for path in paths:
+        print(path)
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers
+
+
+def load_data(name: str, data_dir: Path | None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """(X_train, y_train, X_test, y_test, class_names) of a data set, downloading if needed."""
+    if name == "digits":
+        return (*datasets.load_digits(), [str(digit) for digit in range(10)])
+    if name == "xor":
+        X, y = datasets.load_xor(repeats=100)
+        X_points, y_points = datasets.load_xor()
+        return X, y, X_points, y_points, ["0", "1"]
+    loader = datasets.load_mnist if name == "mnist" else datasets.load_fashion_mnist
+    return (*loader(data_dir, progress=DownloadProgress()),
+            list(datasets.DATA_SETS[name].classes))
+
+
+def load_model(path: Path) -> Sequential:
+    """A saved model, from its file or from a run folder (its model.npz)."""
+    if path.is_dir():
+        path = path / "model.npz"
+    return load(path)
+
+
+def trained_on(net: Sequential, source: Path) -> str:
+    data = net.metadata.get("run", {}).get("data") if isinstance(net.metadata, dict) else None
+    if data not in DATA_SETS:
+        raise UsageError(f"{source} does not record its data set: pass --data.")
+    return data
+
+
+def check_fits(net: Sequential, X: np.ndarray, class_names: list[str], data: str) -> None:
+    if net.n_inputs != X.shape[1] or net.n_outputs != len(class_names):
+        raise UsageError(f"the model maps {net.n_inputs} inputs to {net.n_outputs} outputs, "
+                         f"but {data} has {X.shape[1]} features and {len(class_names)} "
+                         "classes. Pass the --data it was trained on.")
+
+
+def require_source(arguments: argparse.Namespace) -> Path:
+    if arguments.source is None:
+        raise UsageError(f"plot {arguments.figure} needs a SOURCE: a run folder or model file.")
+    return arguments.source
 
 
 def architecture(arguments: argparse.Namespace) -> Sequential:
@@ -175,9 +429,61 @@ def architecture(arguments: argparse.Namespace) -> Sequential:
                seed=getattr(arguments, "seed", 0), loss="cross_entropy")
 
 
-def log(message: str, verbose: int) -> None:
-    if verbose:
-        print(message, file=sys.stderr)
+def read_npy_rows(path: Path, n_features: int) -> np.ndarray:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise UsageError(f"{path} is not a readable .npy array ({error}).") from None
+    if array.ndim == 1:
+        array = array[None, :]
+    if array.ndim != 2 or array.shape[1] != n_features or not np.issubdtype(array.dtype,
+                                                                            np.number):
+        raise UsageError(f"{path} holds an array of shape {array.shape} and dtype "
+                         f"{array.dtype}; the model needs numeric rows of {n_features} "
+                         f"features, shape (n, {n_features}) or ({n_features},).")
+    return array
+
+
+def read_image(path: Path, n_features: int, invert: str) -> np.ndarray:
+    """A grey image resized to the model's square input, scaled to [0, 1], light on dark."""
+    side = math.isqrt(n_features)
+    if side * side != n_features:
+        raise UsageError(f"this model takes {n_features} features, which is not a square "
+                         "image: give .npy rows instead.")
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise UsageError("reading images needs Pillow: pip install 'nnscratch[plot]'") from None
+    try:
+        with Image.open(path) as image:
+            grey = image.convert("L").resize((side, side), Image.Resampling.LANCZOS)
+            pixels = np.asarray(grey, dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError) as error:
+        raise UsageError(f"{path} is not an image Pillow can read ({error}).") from None
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    if invert == "yes" or (invert == "auto" and border.mean() > 0.5):
+        pixels = 1.0 - pixels
+    return pixels.ravel()
+
+
+class DownloadProgress:
+    """Report a download on stderr: redrawn in place on a terminal, one line per file else."""
+
+    def __call__(self, name: str, done: int, total: int) -> None:
+        finished = total and done >= total
+        if sys.stderr.isatty():
+            share = f"{done / total:4.0%}" if total else f"{done / 1e6:.1f} MB"
+            sys.stderr.write(f"\rdownloading {name}: {share}" + ("\n" if finished else ""))
+        elif finished:
+            sys.stderr.write(f"downloaded {name} ({total / 1e6:.1f} MB)\n")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _one_based(epoch: int | None) -> int | None:
+    return None if epoch is None else epoch + 1
 
 
 # ----------------------------------------------------------------------------------------------
@@ -206,8 +512,8 @@ def positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not (np.isfinite(value) and value > 0):
+        value = -1.0
+    if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
     return value
 
@@ -216,7 +522,7 @@ def fraction(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}") from None
+        value = -1.0
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}")
     return value

@@ -23,16 +23,15 @@ import json
 import math
 import os
 import struct
-import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, TypeGuard
 
 import numpy as np
 
 from . import __version__
+from ._files import atomic_write
 from .activations import ACTIVATIONS
 from .layers import Dense, Dropout, Layer
 from .losses import LOSSES
@@ -71,7 +70,7 @@ def save(network: Sequential, path: str | os.PathLike, include_optimizer: bool =
     config = network_config(network, include_optimizer and path.suffix != ".safetensors",
                             metadata)
     if path.suffix == ".safetensors":
-        _atomic_write(path, lambda file: _write_safetensors(file, network, config))
+        atomic_write(path, lambda file: _write_safetensors(file, network, config))
     else:
         arrays = {"config": _encode_config(config)}
         arrays.update({f"params/{name}": param for name, param, _ in network.named_parameters()})
@@ -79,7 +78,7 @@ def save(network: Sequential, path: str | os.PathLike, include_optimizer: bool =
             for index, slots in network.optimizer.state.items():
                 arrays.update({f"optimizer/{index}/{slot}": value
                                for slot, value in slots.items()})
-        _atomic_write(path, lambda file: np.savez(file, **arrays))  # type: ignore[arg-type]
+        atomic_write(path, lambda file: np.savez(file, **arrays))  # type: ignore[arg-type]
     return path
 
 
@@ -434,24 +433,6 @@ def _load_safetensors(path: Path) -> Sequential:
 
 # ----------------------------------------------------------------------------------------------
 # Helpers
-
-
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write through a temporary file in the same folder, then rename it over ``path``."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"Cannot save to {str(path)!r}: the folder {str(folder)!r} does "
-                                "not exist. Create it first.")
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _is_whole(value: Any) -> TypeGuard[int]:
