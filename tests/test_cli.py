@@ -140,8 +140,9 @@ def test_predict_npy_rows_and_an_image(digits_run, tmp_path, capsys):
     assert lines[5].startswith(f"{tmp_path / 'digit.png'}: {y_test[0]} (")
 
 
-@pytest.mark.parametrize("figure", ["activations", "derivatives", "history", "confusion",
-                                    "predictions", "weights", "activation-histograms"])
+@pytest.mark.parametrize("figure", ["activations", "derivatives", "history", "sample",
+                                    "confusion", "predictions", "weights",
+                                    "activation-histograms"])
 def test_plot_writes_each_figure(digits_run, tmp_path, figure, capsys):
     pytest.importorskip("matplotlib")
     output = tmp_path / f"{figure}.png"
@@ -184,6 +185,7 @@ def test_a_diverging_run_fails_with_advice(tmp_path, capsys):
     (["summary", "--outputs", "1"], 2, "--outputs must be at least 2"),
     (["evaluate", "missing.npz"], 1, "No model file at 'missing.npz'"),
     (["plot", "history"], 2, "plot history needs a SOURCE"),
+    (["plot", "sample", "--index", "x"], 2, "argument --index: expected a whole number"),
     (["fly"], 2, "invalid choice: 'fly'"),
     ([], 2, "the following arguments are required: COMMAND"),
 ])

@@ -37,8 +37,8 @@ from .training import TrainingDivergedError
 DATA_SETS = ("digits", "xor", "mnist", "fashion-mnist")
 ACTIVATION_CHOICES = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
 DEFAULT_EPOCHS = {"digits": 50, "xor": 200, "mnist": 10, "fashion-mnist": 10}
-PLOTS = ("activations", "derivatives", "history", "confusion", "predictions", "weights",
-         "activation-histograms")
+PLOTS = ("activations", "derivatives", "history", "sample", "confusion", "predictions",
+         "weights", "activation-histograms")
 
 
 class UsageError(Exception):
@@ -134,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("source", type=Path, nargs="?", default=None,
                       help="a run folder, model file or history.json")
     add_data_arguments(plot, default=None)
+    plot.add_argument("--index", type=non_negative_int, default=0,
+                      help="for 'sample': which test sample to show")
     plot.add_argument("--output", "-o", type=Path, default=None,
                       help="the PNG to write (default: <figure>.png)")
     plot.set_defaults(run=run_plot)
@@ -329,6 +331,13 @@ def run_plot(arguments: argparse.Namespace) -> int:
             check_fits(net, X_test, class_names, data)
             if figure_name == "activation-histograms":
                 figure = plots.plot_activation_histograms(net, X_test[:2000])
+            elif figure_name == "sample":
+                if arguments.index >= len(X_test):
+                    raise UsageError(f"--index must be below {len(X_test)}, the number of test "
+                                     f"samples in {data}; got {arguments.index}.")
+                sample = X_test[arguments.index]
+                figure = plots.plot_prediction(sample, net.predict_proba(sample[None])[0],
+                                               int(y_test[arguments.index]), class_names)
             else:
                 predicted = net.predict(X_test)
                 if figure_name == "confusion":
