@@ -18,6 +18,7 @@ from .callbacks import (
     GradientNormRecorder,
     History,
     LearningRateScheduler,
+    ModelCheckpoint,
     ProgressLogger,
     ReduceLROnPlateau,
 )
@@ -32,8 +33,9 @@ from .training import TrainingDivergedError
 __all__ = [
     "Adam", "AdamW", "BinaryCrossEntropy", "Callback", "CrossEntropy", "Dense", "Dropout",
     "EarlyStopping", "GradientNormRecorder", "History", "Identity", "Layer", "LeakyReLU",
-    "LearningRateScheduler", "Loss", "MLP", "MSE", "ModelFileError", "ProgressLogger", "RMSProp",
-    "ReLU", "ReduceLROnPlateau", "SGD", "Sequential", "Sigmoid", "Softmax", "Tanh",
-    "TrainingDivergedError", "activations", "callbacks", "check_gradients", "datasets",
-    "gradient_errors", "init", "load", "losses", "metrics", "optim", "save", "__version__",
+    "LearningRateScheduler", "Loss", "MLP", "MSE", "ModelCheckpoint", "ModelFileError",
+    "ProgressLogger", "RMSProp", "ReLU", "ReduceLROnPlateau", "SGD", "Sequential", "Sigmoid",
+    "Softmax", "Tanh", "TrainingDivergedError", "activations", "callbacks", "check_gradients",
+    "datasets", "gradient_errors", "init", "load", "losses", "metrics", "optim", "save",
+    "__version__",
 ]

@@ -15,6 +15,7 @@ adds for ``verbose`` 1 or 2, and which the CLI uses.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -192,6 +193,40 @@ class ReduceLROnPlateau(Callback):
             optimizer = self.model.optimizer
             optimizer.lr = max(optimizer.lr * self.factor, self.min_lr)
             self.wait = 0
+
+
+class ModelCheckpoint(Callback):
+    """Save the network (with its optimizer and generator state) at the end of epochs.
+
+    ``filepath`` may hold ``{epoch}`` and any logged name, e.g. "ckpt-{epoch:03d}.npz". With
+    ``save_best_only`` a file is written only when ``monitor`` improves. Each save is atomic,
+    and records in the file's metadata the epoch and the history so far, so a run resumes with
+    ``nnscratch.load(path).fit(..., initial_epoch=metadata["epoch"])``.
+    """
+
+    def __init__(self, filepath: str, monitor: str = "val_loss", save_best_only: bool = False,
+                 mode: str = "auto", include_optimizer: bool = True):
+        if not isinstance(filepath, (str, os.PathLike)):
+            raise TypeError(f"filepath must be a path (str); got {filepath!r}.")
+        self.filepath = str(filepath)
+        self.save_best_only = save_best_only
+        self.include_optimizer = include_optimizer
+        self.tracker = _Monitor("ModelCheckpoint", monitor, mode, 0.0)
+        self.saved: list[str] = []
+
+    def on_train_begin(self, logs=None) -> None:
+        self.tracker.reset()
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        logs = logs or {}
+        if self.save_best_only and not self.tracker.improved(self.tracker.read(logs)):
+            return
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        history = self.model.history
+        metadata = {**self.model.metadata, "epoch": epoch + 1,
+                    "history": history.history if history is not None else {}}
+        self.model.save(path, include_optimizer=self.include_optimizer, metadata=metadata)
+        self.saved.append(path)
 
 
 class GradientNormRecorder(Callback):

@@ -79,6 +79,7 @@ class Sequential:
         self.stop_training = False
         self.stop_reason: str | None = None
         self.metadata: dict[str, Any] = {}  # saved with the model, e.g. the training history
+        self.history: History | None = None  # of the latest fit, for callbacks
 
     # ------------------------------------------------------------------------------------------
     # Forward and backward propagation
@@ -147,6 +148,7 @@ class Sequential:
         class_weight: str | dict[int, float] | None = None,
         sample_weight: Any = None,
         verbose: int = 0,
+        initial_epoch: int = 0,
     ) -> History:
         """Train on (X, y) by gradient descent; return the History of per-epoch metrics.
 
@@ -171,7 +173,8 @@ class Sequential:
         shuffle : bool
             Visit the rows in a new random order every epoch.
         seed : int, optional
-            Seeds the shuffling and the split; None uses the network's own generator.
+            Seeds the shuffling (per epoch) and the split; None uses the network's own
+            generator.
         callbacks : list of Callback
             E.g. EarlyStopping, LearningRateScheduler, ReduceLROnPlateau.
         class_weight : "balanced" or dict, optional
@@ -180,6 +183,9 @@ class Sequential:
             Weight each sample's loss.
         verbose : 0, 1 or 2
             0 is silent; 1 draws a progress bar on stderr; 2 writes one line per epoch.
+        initial_epoch : int
+            The epoch to start from, when resuming a checkpoint saved after that many epochs
+            (``epochs`` stays the final count).
 
         Calling fit again continues from the current weights. A loss that turns NaN or
         infinite raises TrainingDivergedError; Ctrl-C stops after the current batch.
@@ -190,7 +196,7 @@ class Sequential:
             self, X, y, loss=loss, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
             validation_data=validation_data, validation_split=validation_split, shuffle=shuffle,
             seed=seed, callbacks=callbacks, class_weight=class_weight,
-            sample_weight=sample_weight, verbose=verbose,
+            sample_weight=sample_weight, verbose=verbose, initial_epoch=initial_epoch,
         )
 
     def train_on_batch(self, X: Any, y: Any, *, loss: str | Loss | None = None,

@@ -187,11 +187,11 @@ def _check_config(config: Any) -> dict[str, Any]:
     if set(config) != expected_keys:
         raise ModelFileError(f"its config has keys {sorted(set(config) ^ expected_keys)} "
                              "missing or unexpected")
-    if config["dtype"] not in DTYPES:
+    if not _is_name_in(config["dtype"], DTYPES):
         raise ModelFileError(f"dtype {config['dtype']!r} is not one of {DTYPES}")
     if not _is_whole(config["seed"]) or config["seed"] < 0:
         raise ModelFileError(f"seed {config['seed']!r} is not a whole number >= 0")
-    if config["loss"] is not None and config["loss"] not in LOSSES:
+    if config["loss"] is not None and not _is_name_in(config["loss"], LOSSES):
         raise ModelFileError(f"loss {config['loss']!r} is not one of {sorted(LOSSES)}")
     layers = config["layers"]
     if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
@@ -199,7 +199,8 @@ def _check_config(config: Any) -> dict[str, Any]:
     n_parameters = 0
     for index, spec in enumerate(layers):
         if (not isinstance(spec, dict) or set(spec) != {"type", "config"}
-                or spec["type"] not in LAYER_TYPES or not isinstance(spec["config"], dict)):
+                or not _is_name_in(spec["type"], LAYER_TYPES)
+                or not isinstance(spec["config"], dict)):
             raise ModelFileError(f"layer {index} is not one of the built-in layers "
                                  f"({', '.join(LAYER_TYPES)}) with a config")
         if spec["type"] == "Dense":
@@ -215,7 +216,7 @@ def _check_config(config: Any) -> dict[str, Any]:
     if optimizer is not None and (
             not isinstance(optimizer, dict)
             or set(optimizer) != {"name", "config", "steps", "state"}
-            or optimizer["name"] not in OPTIMIZER_TYPES
+            or not _is_name_in(optimizer["name"], OPTIMIZER_TYPES)
             or not isinstance(optimizer["config"], dict)
             or not _is_whole(optimizer["steps"]) or optimizer["steps"] < 0
             or not isinstance(optimizer["state"], dict)):
@@ -327,7 +328,10 @@ def _read_member(archive: zipfile.ZipFile, member: str, dtype: np.dtype,
             raise ModelFileError(f"{name} has shape {found_shape}, expected {shape}")
         n_bytes = math.prod(shape) * found_dtype.itemsize
         data = _read_exactly(file, n_bytes, name)
-    return np.frombuffer(data, dtype=found_dtype).reshape(shape).astype(dtype)
+    array = np.frombuffer(data, dtype=found_dtype).reshape(shape).astype(dtype)
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ModelFileError(f"{name} holds NaN or infinite values")
+    return array
 
 
 def _read_exactly(file: IO[bytes], n_bytes: int, name: str) -> bytes:
@@ -420,6 +424,8 @@ def _load_safetensors(path: Path) -> Sequential:
             raise ModelFileError(f"tensor {name} has data offsets {entry.get('data_offsets')} "
                                  f"that do not fit its shape or the file")
         tensors[name] = np.frombuffer(data[begin:end], dtype=dtype).reshape(shape)
+        if not np.isfinite(tensors[name]).all():
+            raise ModelFileError(f"tensor {name} holds NaN or infinite values")
     network = build_network(config)
     weights = []
     for index, layer in enumerate(network.layers):
@@ -433,6 +439,11 @@ def _load_safetensors(path: Path) -> Sequential:
 
 # ----------------------------------------------------------------------------------------------
 # Helpers
+
+
+def _is_name_in(value: Any, names: Any) -> bool:
+    """Whether ``value`` is a string among ``names`` (a hostile list or dict is simply not)."""
+    return isinstance(value, str) and value in names
 
 
 def _is_whole(value: Any) -> TypeGuard[int]:

@@ -13,6 +13,10 @@ descent, an int is mini-batch, and None is full-batch. Each epoch visits every t
 once, in a fresh seeded order when ``shuffle`` is on; batches are gathered by index, so the
 training set itself is never copied.
 
+With ``seed`` given, epoch e shuffles with a generator seeded by (seed, e), so a run resumed
+from a checkpoint with ``initial_epoch=e`` replays exactly what an unbroken run would have
+done; dropout draws from the network's own generator, whose state a saved model keeps.
+
 The functions here work on any model with the network's interface (forward, backward,
 parameters, get_weights, set_weights, n_inputs, n_outputs, dtype, rng); network.Sequential
 exposes them as methods. Nothing here prints: progress goes through callbacks.
@@ -66,19 +70,25 @@ def fit(
     class_weight: str | dict[int, float] | None = None,
     sample_weight: Any = None,
     verbose: int = 0,
+    initial_epoch: int = 0,
 ) -> History:
     """Train ``model`` on (X, y) and return the per-epoch History; see Sequential.fit."""
     loss, optimizer = _resolve_loss_and_optimizer(model, loss, optimizer)
     epochs = check_int(epochs, "epochs", fix="Train for at least one epoch.")
+    initial_epoch = check_int(initial_epoch, "initial_epoch", minimum=0)
+    if initial_epoch >= epochs:
+        fail("initial_epoch", f"less than epochs ({epochs}): epochs is the final epoch count, "
+             "not the number still to run", initial_epoch)
     verbose = _check_verbose(verbose)
     callbacks = _check_callbacks(callbacks)
     X, targets = prepare_data(model, loss, X, y)
     weights = sample_weights(loss, targets, model.n_outputs, class_weight, sample_weight,
                              model.dtype)
-    rng = model.rng if seed is None else np.random.default_rng(check_int(seed, "seed", 0))
-
+    if seed is not None:
+        seed = check_int(seed, "seed", 0)
+    split_rng = model.rng if seed is None else np.random.default_rng(seed)
     train_rows, validation = _validation_set(model, loss, X, targets, validation_data,
-                                             validation_split, rng)
+                                             validation_split, split_rng)
     n_train = len(X) if train_rows is None else len(train_rows)
     if batch_size is None:
         batch_size = n_train
@@ -88,7 +98,7 @@ def fit(
 
     model.loss, model.optimizer = loss, optimizer
     model.stop_training, model.stop_reason = False, None
-    history = History()
+    history = model.history = History()
     everyone: list[Callback] = [history, *callbacks]
     if verbose:
         everyone.append(ProgressLogger(verbose))
@@ -102,12 +112,14 @@ def fit(
     # Overflow warnings are silenced because a blow-up is caught where it matters, at the loss,
     # and reported with the epoch, the batch and a fix (TrainingDivergedError).
     with _StopOnInterrupt() as interrupt, np.errstate(over="ignore", invalid="ignore"):
-        for epoch in range(epochs):
+        for epoch in range(initial_epoch, epochs):
             for callback in everyone:
                 callback.on_epoch_begin(epoch)
             last_finite_weights = model.get_weights()
             totals = _Totals()
-            for batch, rows in enumerate(_batches(n_train, train_rows, batch_size, shuffle, rng)):
+            epoch_rng = model.rng if seed is None else np.random.default_rng([seed, epoch])
+            for batch, rows in enumerate(_batches(n_train, train_rows, batch_size, shuffle,
+                                                  epoch_rng)):
                 weights_batch = None if weights is None else weights[rows]
                 outputs, value = train_step(model, loss, optimizer, X[rows], targets[rows],
                                             weights_batch)
