@@ -93,11 +93,18 @@ class Sequential:
             x = layer.forward(x, training)
         return x
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """g_{l-1} = layer_l.backward(g_l) from the last layer to the first; fills every grads."""
-        for layer in reversed(self.layers):
-            grad_output = layer.backward(grad_output)
-        return grad_output
+    def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """g_{l-1} = layer_l.backward(g_l) from the last layer to the first; fills every grads.
+
+        Returns dL/dx, or None with ``input_grad=False`` (training never needs it, and a first
+        Dense layer then skips computing it).
+        """
+        for index in range(len(self.layers) - 1, 0, -1):
+            grad_output = self.layers[index].backward(grad_output)
+        first = self.layers[0]
+        if not input_grad and isinstance(first, Dense):
+            return first.backward(grad_output, input_grad=False)
+        return first.backward(grad_output)
 
     def named_parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """(name, param, grad) for every parameter, named "<layer index>.<key>", e.g. "0.W"."""

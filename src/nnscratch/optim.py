@@ -4,6 +4,11 @@ An optimizer only updates: ``optimizer.step(network.parameters())`` receives (pa
 and changes each param in place. It keeps its own per-parameter state (velocity, moments), keyed
 by the pair's position, and ``state_dict()`` / ``load_state_dict()`` save and restore it.
 
+SGD and Adam compute their updates in place, through per-parameter scratch arrays, so a step
+allocates nothing the size of the weights; each in-place line carries its equation in a comment,
+and the results are bit-identical to the plain expressions (the tests check them against steps
+derived by hand and against torch.optim).
+
 In order of increasing complexity (eta = lr, lambda = weight_decay, t = step count):
 
     SGD        theta <- theta - eta g                         (+ momentum, Nesterov, L2)
@@ -38,6 +43,7 @@ class Optimizer:
                                         fix="Use 0 for none; 1e-4 is a common strength.")
         self.steps = 0
         self.state: dict[int, dict[str, np.ndarray]] = {}
+        self.scratch: dict[tuple[int, str], np.ndarray] = {}  # work arrays, not saved
 
     def step(self, params_and_grads: ParamsAndGrads) -> None:
         """Update every parameter in place from its gradient."""
@@ -55,6 +61,13 @@ class Optimizer:
         if name not in slots:
             slots[name] = np.zeros_like(param)
         return slots[name]
+
+    def work_array(self, index: int, name: str, param: np.ndarray) -> np.ndarray:
+        """A reusable scratch array shaped like parameter ``index`` (its content is garbage)."""
+        key = (index, name)
+        if key not in self.scratch or self.scratch[key].shape != param.shape:
+            self.scratch[key] = np.empty_like(param)
+        return self.scratch[key]
 
     def get_config(self) -> dict[str, Any]:
         """The hyperparameters, as the constructor takes them."""
@@ -112,9 +125,11 @@ class SGD(Optimizer):
             grad = grad + self.weight_decay * param
         if self.momentum:
             velocity = self.buffer(index, "velocity", param)
-            velocity[...] = self.momentum * velocity + grad
+            velocity *= self.momentum  # v <- mu v + g, in place
+            velocity += grad
             grad = grad + self.momentum * velocity if self.nesterov else velocity
-        param -= self.lr * grad
+        step = np.multiply(grad, self.lr, out=self.work_array(index, "step", param))
+        param -= step  # theta <- theta - eta g
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -174,14 +189,22 @@ class Adam(Optimizer):
         self.adam_step(index, param, grad)
 
     def adam_step(self, index: int, param: np.ndarray, grad: np.ndarray) -> None:
-        """The moment updates and the bias-corrected step (shared with AdamW)."""
+        """The moment updates and the bias-corrected step (shared with AdamW), in place."""
         first_moment = self.buffer(index, "first_moment", param)
         second_moment = self.buffer(index, "second_moment", param)
-        first_moment[...] = self.beta1 * first_moment + (1.0 - self.beta1) * grad
-        second_moment[...] = self.beta2 * second_moment + (1.0 - self.beta2) * grad**2
-        first_unbiased = first_moment / (1.0 - self.beta1**self.steps)
-        second_unbiased = second_moment / (1.0 - self.beta2**self.steps)
-        param -= self.lr * first_unbiased / (np.sqrt(second_unbiased) + self.eps)
+        work = self.work_array(index, "work", param)
+        step = self.work_array(index, "step", param)
+        first_moment *= self.beta1  # m <- beta1 m + (1 - beta1) g
+        first_moment += np.multiply(grad, 1.0 - self.beta1, out=work)
+        second_moment *= self.beta2  # v <- beta2 v + (1 - beta2) g^2
+        second_moment += np.multiply(np.square(grad, out=work), 1.0 - self.beta2, out=work)
+        np.divide(second_moment, 1.0 - self.beta2**self.steps, out=work)  # v_hat
+        np.sqrt(work, out=work)
+        work += self.eps  # sqrt(v_hat) + eps
+        np.divide(first_moment, 1.0 - self.beta1**self.steps, out=step)  # m_hat
+        step *= self.lr
+        step /= work
+        param -= step  # theta <- theta - eta m_hat / (sqrt(v_hat) + eps)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}

@@ -109,6 +109,7 @@ def fit(
         callback.set_params(run_facts)
         callback.on_train_begin()
 
+    X_batch = np.empty((batch_size, X.shape[1]), dtype=X.dtype)  # reused by shuffled batches
     # Overflow warnings are silenced because a blow-up is caught where it matters, at the loss,
     # and reported with the epoch, the batch and a fix (TrainingDivergedError).
     with _StopOnInterrupt() as interrupt, np.errstate(over="ignore", invalid="ignore"):
@@ -120,15 +121,16 @@ def fit(
             epoch_rng = model.rng if seed is None else np.random.default_rng([seed, epoch])
             for batch, rows in enumerate(_batches(n_train, train_rows, batch_size, shuffle,
                                                   epoch_rng)):
+                y_batch = targets[rows]
                 weights_batch = None if weights is None else weights[rows]
-                outputs, value = train_step(model, loss, optimizer, X[rows], targets[rows],
-                                            weights_batch)
+                outputs, value = train_step(model, loss, optimizer, _gather(X, rows, X_batch),
+                                            y_batch, weights_batch)
                 if not math.isfinite(value):
                     model.set_weights(last_finite_weights)
                     raise TrainingDivergedError(_divergence_message(
                         value, optimizer, f" at epoch {epoch + 1}, batch {batch + 1}",
                         "The weights were reset to those at the start of this epoch."), history)
-                totals.add(value, outputs, targets[rows], loss.task)
+                totals.add(value, outputs, y_batch, loss.task)
                 for callback in everyone:
                     callback.on_batch_end(batch, {"loss": value, "size": len(outputs)})
                 if interrupt.requested:
@@ -161,7 +163,7 @@ def train_step(
     outputs = model.forward(X_batch, training=True)
     value = loss.forward(outputs, y_batch, weights_batch)
     if math.isfinite(value):
-        model.backward(loss.backward())
+        model.backward(loss.backward(), input_grad=False)
         optimizer.step(model.parameters())
     return outputs, value
 
@@ -347,6 +349,13 @@ def _batches(n_train: int, train_rows: np.ndarray | None, batch_size: int, shuff
             yield slice(start, start + batch_size)
         else:
             yield order[start:start + batch_size]
+
+
+def _gather(X: np.ndarray, rows: slice | np.ndarray, buffer: np.ndarray) -> np.ndarray:
+    """X[rows]: a view for a slice; for an index array, copied into ``buffer`` (reused)."""
+    if isinstance(rows, slice):
+        return X[rows]
+    return np.take(X, rows, axis=0, out=buffer[:len(rows)])
 
 
 def _validation_set(model, loss, X, targets, validation_data, validation_split, rng):
