@@ -73,9 +73,9 @@ class Dense(Layer):
         dL/dx = g @ W.T                   (n, in)
 
     The gradients are written into the layer's existing ``grads`` arrays (``out=``), which
-    saves allocating a weight-sized array every step. The first layer of a network skips
-    dL/dx during training (``input_grad=False``): nothing uses it, and it costs a quarter of the
-    backward pass.
+    saves allocating a weight-sized array every step. In training, the network calls
+    ``backward_params`` on its first layer: nothing uses that layer's dL/dx, which would cost a
+    quarter of the backward pass.
 
     Parameters
     ----------
@@ -111,12 +111,14 @@ class Dense(Layer):
         z += self.params["b"]  # z = x W + b, adding b in place
         return z
 
-    def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        self.backward_params(grad_output)
+        return grad_output @ self.params["W"].T  # dL/dx = g @ W.T
+
+    def backward_params(self, grad_output: np.ndarray) -> None:
+        """Only dL/dW and dL/db: what the first layer of a network needs in training."""
         np.matmul(self.inputs.T, grad_output, out=self.grads["W"])  # dL/dW = x.T @ g
         np.sum(grad_output, axis=0, out=self.grads["b"])  # dL/db = sum of g over the batch
-        if not input_grad:
-            return None
-        return grad_output @ self.params["W"].T  # dL/dx = g @ W.T
 
     def output_features(self, input_features: int | None) -> int:
         if input_features is not None and input_features != self.in_features:

@@ -103,7 +103,8 @@ class Sequential:
             grad_output = self.layers[index].backward(grad_output)
         first = self.layers[0]
         if not input_grad and isinstance(first, Dense):
-            return first.backward(grad_output, input_grad=False)
+            first.backward_params(grad_output)
+            return None
         return first.backward(grad_output)
 
     def named_parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
