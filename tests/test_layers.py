@@ -47,6 +47,20 @@ def test_dense_gradients_match_finite_differences(n_samples, in_features, out_fe
     assert max(param_errors.values()) < 1e-6
 
 
+@pytest.mark.parametrize("n_samples", [1, 2, 7])
+def test_dense_weight_gradient_fast_paths_equal_the_plain_equation(n_samples):
+    """backward_params writes in place, with an outer product for one sample; both must equal
+    the plain dL/dW = x.T @ g."""
+    rng = np.random.default_rng(n_samples)
+    layer = built_dense(5, 4, dtype=np.float32)
+    x = rng.standard_normal((n_samples, 5)).astype(np.float32)
+    grad_output = rng.standard_normal((n_samples, 4)).astype(np.float32)
+    layer.forward(x)
+    layer.backward_params(grad_output)
+    assert_allclose(layer.grads["W"], x.T @ grad_output, rtol=1e-6)
+    assert_allclose(layer.grads["b"], grad_output.sum(axis=0), rtol=1e-6)
+
+
 def test_dense_params_and_grads_share_keys_shapes_and_dtype():
     layer = Dense(4, 3)
     layer.initialize(np.random.default_rng(0), np.float32)

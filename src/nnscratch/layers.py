@@ -117,7 +117,10 @@ class Dense(Layer):
 
     def backward_params(self, grad_output: np.ndarray) -> None:
         """Only dL/dW and dL/db: what the first layer of a network needs in training."""
-        np.matmul(self.inputs.T, grad_output, out=self.grads["W"])  # dL/dW = x.T @ g
+        if len(grad_output) == 1:  # one sample: x.T @ g is an outer product, which matmul
+            np.multiply(self.inputs.T, grad_output, out=self.grads["W"])  # does 5x slower
+        else:
+            np.matmul(self.inputs.T, grad_output, out=self.grads["W"])  # dL/dW = x.T @ g
         np.sum(grad_output, axis=0, out=self.grads["b"])  # dL/db = sum of g over the batch
 
     def output_features(self, input_features: int | None) -> int:
