@@ -153,6 +153,11 @@ def test_bad_prediction_inputs_get_a_clear_error(X, error, message):
         small_classifier().predict(X)
 
 
+def test_huge_but_finite_inputs_are_accepted():
+    net = ns.MLP([2, 3, 2], seed=0, dtype="float64", loss="cross_entropy")
+    assert net.predict(np.full((3, 2), 1e308)).shape == (3,)
+
+
 def test_forward_checks_the_shape_of_raw_arrays():
     with pytest.raises(ValueError, match=r"x must be a 2-D array \(n_samples, 4\)"):
         small_classifier().forward(np.ones((3, 5), dtype=np.float32))

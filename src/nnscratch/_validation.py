@@ -107,8 +107,13 @@ def check_features(
              array, f"The first layer takes {n_features} inputs; reshape the data or build the "
              f"network with {array.shape[1]} inputs.")
     array = np.ascontiguousarray(array, dtype=dtype)
-    if not np.isfinite(array).all():
+    # A finite float64 sum proves every element finite without an array-sized temporary (as
+    # np.isfinite(array).all() would need); only if it is not are the elements counted.
+    if not np.isfinite(array.sum(dtype=np.float64)):
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+    else:
+        bad = 0
+    if bad:
         raise ValueError(
             f"{name} must contain only finite numbers; got {bad} NaN or infinite value(s) in an "
             f"array of shape {array.shape}. Remove or impute them (e.g. np.nan_to_num) first."
