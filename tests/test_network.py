@@ -153,9 +153,14 @@ def test_bad_prediction_inputs_get_a_clear_error(X, error, message):
         small_classifier().predict(X)
 
 
-def test_huge_but_finite_inputs_are_accepted():
-    net = ns.MLP([2, 3, 2], seed=0, dtype="float64", loss="cross_entropy")
-    assert net.predict(np.full((3, 2), 1e308)).shape == (3,)
+def test_huge_but_finite_inputs_pass_the_finiteness_check():
+    from nnscratch._validation import check_features
+
+    huge = np.full((3, 2), 1e308)  # their sum overflows; no element is infinite
+    assert check_features(huge, dtype=np.float64) is not None
+    huge[1, 1] = np.inf
+    with pytest.raises(ValueError, match="got 1 NaN or infinite"):
+        check_features(huge, dtype=np.float64)
 
 
 def test_forward_checks_the_shape_of_raw_arrays():

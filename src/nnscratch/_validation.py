@@ -109,7 +109,9 @@ def check_features(
     array = np.ascontiguousarray(array, dtype=dtype)
     # A finite float64 sum proves every element finite without an array-sized temporary (as
     # np.isfinite(array).all() would need); only if it is not are the elements counted.
-    if not np.isfinite(array.sum(dtype=np.float64)):
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = array.sum(dtype=np.float64)
+    if not np.isfinite(total):
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
     else:
         bad = 0
