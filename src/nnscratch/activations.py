@@ -34,8 +34,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     Both forms are equal; the second only ever takes exp of a non-positive number, so it cannot
     overflow, and it keeps full relative precision in both tails.
     """
-    exp_minus_abs = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0, exp_minus_abs) / (1.0 + exp_minus_abs)
+    return np.exp(np.minimum(z, 0)) / (1.0 + np.exp(-np.abs(z)))
 
 
 def sigmoid_derivative(z: np.ndarray) -> np.ndarray:
@@ -65,14 +64,14 @@ def relu_derivative(z: np.ndarray) -> np.ndarray:
 
 
 def leaky_relu(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
-    """leaky_relu(z) = z where z > 0, else alpha * z."""
-    return np.where(z > 0, z, alpha * z)
+    """leaky_relu(z) = z where z > 0, else alpha * z; for 0 <= alpha <= 1 that is
+    max(z, alpha z)."""
+    return np.maximum(z, alpha * z)
 
 
 def leaky_relu_derivative(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
-    """leaky_relu'(z) = 1 where z > 0, else alpha."""
-    dtype = np.result_type(z, np.float32)
-    return np.where(z > 0, dtype.type(1.0), dtype.type(alpha))
+    """leaky_relu'(z) = 1 where z > 0, else alpha; that is max(sign(z), alpha)."""
+    return np.maximum(np.sign(z), alpha).astype(np.result_type(z, np.float32))
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -142,7 +141,11 @@ class ReLU(Layer):
 
 
 class LeakyReLU(Layer):
-    """a = z if z > 0 else alpha * z;  backward: dL/dz = dL/da * (1 if z > 0 else alpha)."""
+    """a = z if z > 0 else alpha * z;  backward: dL/dz = dL/da * (1 if z > 0 else alpha).
+
+    Written without boolean masks, which are slow in NumPy: for 0 <= alpha <= 1,
+    a = max(z, alpha z), and the slope max(sign(z), alpha) is 1 where z > 0, else alpha.
+    """
 
     def __init__(self, alpha: float = 0.01):
         super().__init__()
@@ -151,10 +154,10 @@ class LeakyReLU(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.inputs = x
-        return np.where(x > 0, x, self.alpha * x)
+        return np.maximum(x, self.alpha * x)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        return np.where(self.inputs > 0, grad_output, self.alpha * grad_output)
+        return grad_output * np.maximum(np.sign(self.inputs), self.alpha)
 
     def get_config(self) -> dict[str, Any]:
         return {"alpha": self.alpha}
