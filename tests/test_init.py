@@ -16,6 +16,7 @@ EXPECTED_VARIANCE = {
     "he_uniform": 2 / 400,
     "glorot_normal": 2 / 700,
     "glorot_uniform": 2 / 700,
+    "standard_normal": 1.0,
     "zeros": 0.0,
 }
 

@@ -7,6 +7,8 @@
     nnscratch summary     the layer table of a saved model or an architecture
     nnscratch gradcheck   backprop against float64 finite differences, parameter by parameter
     nnscratch download    fetch MNIST or Fashion-MNIST into the cache, checksummed
+    nnscratch recipe      run one of the articles' experiments, its numbers beside ours
+    nnscratch explain     the forward and backward equations of a network, with shapes
 
 Results go to stdout, progress and errors to stderr. Exit codes: 0 success, 1 failure (a
 missing or damaged file, a diverging run), 2 a usage error, 130 a second Ctrl-C. Every error
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -24,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, datasets, metrics
+from . import __version__, datasets, metrics, recipes
 from .callbacks import EarlyStopping, GradientNormRecorder, ProgressLogger
 from .datasets import DataError
 from .gradcheck import gradient_errors
@@ -58,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\n{prefix}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout went away (e.g. `| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (FileNotFoundError, ModelFileError, DataError, TrainingDivergedError,
             OSError) as error:
         print(f"{prefix}: {error}", file=sys.stderr)
@@ -169,6 +175,44 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--data-dir", type=Path, default=None,
                           help="where to put it (default: $NNSCRATCH_DATA or the user cache)")
     download.set_defaults(run=run_download)
+
+    recipe = commands.add_parser(
+        "recipe", help="run one of the articles' experiments", formatter_class=formatter,
+        description="Run an experiment set up as its article sets it up, and print the "
+                    "article's number beside ours, with held-out accuracy and the time taken. "
+                    "The run is saved with its plots.")
+    recipe.add_argument("name", nargs="?", choices=tuple(recipes.RECIPES), metavar="NAME",
+                        help=f"one of: {', '.join(recipes.RECIPES)}")
+    recipe.add_argument("--list", action="store_true", help="list the recipes")
+    recipe.add_argument("--seed", type=non_negative_int, default=0)
+    recipe.add_argument("--data-dir", type=Path, default=None,
+                        help="where MNIST files are (default: $NNSCRATCH_DATA or the cache)")
+    recipe.add_argument("--out", type=Path, default=None,
+                        help="the run folder (default: runs/recipe-<name>-<date>-<time>)")
+    recipe.add_argument("--no-plots", action="store_true")
+    recipe.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
+    recipe.set_defaults(run=run_recipe)
+
+    explain = commands.add_parser(
+        "explain", help="the equations of a network, with shapes", formatter_class=formatter,
+        description="Print each layer's forward and backward equations with the actual array "
+                    "shapes, in the order backpropagation runs them. With --trace, run one "
+                    "training step on a tiny random batch and print every value.")
+    explain.add_argument("model", type=Path, nargs="?", default=None,
+                         help="a model file; without it, the network from --layers")
+    explain.add_argument("--layers", type=positive_int, nargs="+", default=[64, 100, 10],
+                         metavar="UNITS", help="all layer sizes, inputs first, outputs last")
+    explain.add_argument("--activation", choices=ACTIVATION_CHOICES, default="relu")
+    explain.add_argument("--loss", choices=("cross_entropy", "binary_cross_entropy", "mse"),
+                         default="cross_entropy")
+    explain.add_argument("--batch", type=positive_int, default=32,
+                         help="the batch size the shapes are shown for (with --trace: the "
+                              "number of random samples)")
+    explain.add_argument("--trace", action="store_true",
+                         help="one SGD step with the values of every array (use tiny layers)")
+    explain.add_argument("--lr", type=positive_float, default=0.1, help="for --trace")
+    explain.add_argument("--seed", type=non_negative_int, default=0)
+    explain.set_defaults(run=run_explain)
     return parser
 
 
@@ -382,6 +426,52 @@ def run_download(arguments: argparse.Namespace) -> int:
                                       progress=DownloadProgress())
     for path in paths:
         print(path)
+    return 0
+
+
+def run_recipe(arguments: argparse.Namespace) -> int:
+    if arguments.list or arguments.name is None:
+        for recipe in recipes.RECIPES.values():
+            print(f"{recipe.name:<18} {recipe.describe()}\n{'':<18} article: {recipe.article}")
+        return 0 if arguments.list else 2
+    callbacks = [ProgressLogger(arguments.verbose)] if arguments.verbose else []
+    result = recipes.run_recipe(arguments.name, arguments.seed, arguments.data_dir, callbacks)
+    out = arguments.out or Path("runs") / (f"recipe-{arguments.name}-"
+                                           f"{time.strftime('%Y%m%d-%H%M%S')}")
+    config = {"command": "recipe", "recipe": arguments.name, "data": result.recipe.data,
+              "setup": result.recipe.describe(), "article": result.recipe.article,
+              "seed": arguments.seed, "seconds": round(result.seconds, 3),
+              "measured": result.measured, "test_accuracy": result.test_accuracy,
+              "train_accuracy": result.train_accuracy, "nnscratch_version": __version__}
+    result.network.metadata["class_names"] = result.class_names
+    written = save_run(out, result.network, result.history, config, result.X_test,
+                       result.y_test, result.class_names, plots=not arguments.no_plots)
+    print(result.report())
+    print(f"saved the run in {out}: {', '.join(path.name for path in written)}")
+    return 0
+
+
+def run_explain(arguments: argparse.Namespace) -> int:
+    if arguments.model is not None:
+        net = load_model(arguments.model)
+    else:
+        if len(arguments.layers) < 2:
+            raise UsageError("--layers needs at least two sizes: inputs first, outputs last.")
+        net = MLP(arguments.layers, activation=arguments.activation, seed=arguments.seed,
+                  loss=arguments.loss)
+    if not arguments.trace:
+        print(net.explain(arguments.batch))
+        return 0
+    rng = np.random.default_rng(arguments.seed)
+    X = rng.random((arguments.batch, net.n_inputs)).round(2)
+    loss_name = type(net.loss).__name__ if net.loss is not None else "CrossEntropy"
+    if loss_name == "CrossEntropy":
+        y = rng.integers(0, net.n_outputs, arguments.batch)
+    elif loss_name == "BinaryCrossEntropy":
+        y = rng.integers(0, 2, (arguments.batch, net.n_outputs))
+    else:
+        y = rng.standard_normal((arguments.batch, net.n_outputs)).round(2)
+    print(net.trace(X, y, loss=net.loss or "cross_entropy", lr=arguments.lr))
     return 0
 
 

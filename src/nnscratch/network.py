@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import training
+from . import explain, training
 from ._validation import check_choice, check_float, check_int, fail
 from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, get_activation
 from .callbacks import Callback, History
@@ -254,6 +254,16 @@ class Sequential:
         total = (f"total parameters: {self.n_params:,} "
                  f"({self.n_params * self.dtype.itemsize / 1024:,.1f} KiB as {self.dtype.name})")
         return "\n".join([lines[0], rule, *lines[1:], rule, total])
+
+    def explain(self, n_samples: int = 32, loss: str | Loss | None = None) -> str:
+        """Each layer's forward and backward equations with their shapes, in the order
+        backpropagation runs them (see explain.py). Print it: ``print(net.explain())``."""
+        return explain.explain(self, n_samples, None if loss is None else get_loss(loss))
+
+    def trace(self, X: Any, y: Any, loss: str | Loss | None = None, lr: float = 0.1) -> str:
+        """One SGD step on a tiny batch, with the values of every array and gradient, to check
+        by hand; the network itself is not changed."""
+        return explain.trace(self, X, y, loss, lr)
 
     def save(self, path: str | os.PathLike, include_optimizer: bool = True,
              metadata: dict[str, Any] | None = None) -> Path:

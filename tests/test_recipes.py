@@ -1,0 +1,98 @@
+"""The small recipes run fully and reproduce their articles' results; explain and trace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nnscratch as ns
+from nnscratch.activations import softmax
+from nnscratch.cli import main
+from nnscratch.recipes import RECIPES, run_recipe
+
+
+def test_xor_all_four_points_correct_as_in_the_article():
+    result = run_recipe("xor")
+    assert result.measured == 1.0  # the network shown solves XOR
+    solved = int(result.extra["seeds solving XOR, of 0..9"].split("/")[0])
+    assert 1 <= solved <= 10
+    X, y = ns.datasets.load_xor()
+    assert (result.network.predict(X) == y).all()
+
+
+def test_digits_minibatch_reaches_the_articles_training_accuracy_and_shows_held_out():
+    result = run_recipe("digits-minibatch")
+    assert result.train_accuracy >= 0.98  # the article: 0.98 training accuracy
+    assert result.test_accuracy < result.train_accuracy  # what the article did not show
+    assert np.isfinite(result.history.history["loss"]).all()
+
+
+def test_digits_fullbatch_matches_the_article_without_its_infinite_loss():
+    result = run_recipe("digits-fullbatch")
+    assert result.measured >= 0.988  # the article: 0.988 training accuracy by epoch 380
+    assert np.isfinite(result.loss_max)  # the article: loss inf at epoch 0
+
+    # The article's inf, reproduced: the same starting network, the textbook formula.
+    X, y, _, _ = ns.datasets.load_digits(test_size=0.3, seed=0)
+    start = ns.MLP([64, 100, 10], init="standard_normal", seed=0)
+    with np.errstate(divide="ignore"):
+        textbook = -np.log(softmax(start.forward(X))[np.arange(len(y)), y]).mean()
+    assert np.isinf(textbook)
+    assert np.isfinite(ns.CrossEntropy().forward(start.forward(X), y))
+
+
+def test_every_recipe_states_its_setup_and_its_articles_claim():
+    assert set(RECIPES) == {"xor", "digits-minibatch", "digits-fullbatch", "mnist-per-sample",
+                            "mnist-best", "fashion-mnist"}
+    for recipe in RECIPES.values():
+        assert recipe.article and recipe.describe().startswith(recipe.data)
+
+
+def test_recipe_command_prints_the_comparison_and_saves_the_run(tmp_path, capsys):
+    assert main(["recipe", "digits-fullbatch", "--verbose", "0", "--out",
+                 str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "training accuracy at epoch 380" in out and "0.9880" in out
+    assert (tmp_path / "run" / "model.npz").is_file()
+    assert (tmp_path / "run" / "history.json").is_file()
+    assert main(["recipe", "--list"]) == 0
+    assert "mnist-per-sample" in capsys.readouterr().out
+    assert main(["recipe", "nope"]) == 2
+
+
+def test_explain_gives_each_equation_with_its_shapes_in_backprop_order():
+    text = ns.MLP([64, 100, 10], seed=0, loss="cross_entropy").explain(n_samples=32)
+    for line in ["h0 = x @ W0 + b0", "(32, 100) = (32, 64) @ (64, 100) + (100,)",
+                 "h1 = max(h0, 0)", "dh2 = (softmax(h2) - Y) / n",
+                 "dW2 = h1.T @ dh2", "(100, 10) = (100, 32) @ (32, 10)",
+                 "dh0 = dh1 * [h0 > 0]", "dW0 = x.T @ dh0"]:
+        assert line in text, line
+    backward = text[text.index("Backward"):]
+    assert backward.index("dW2") < backward.index("dh0 =") < backward.index("dW0")
+
+
+def test_trace_shows_the_values_backprop_computes_and_leaves_the_network_alone():
+    net = ns.MLP([2, 3, 2], activation="tanh", seed=0, loss="cross_entropy")
+    before = net.get_weights()
+    X, y = np.array([[0.0, 1.0], [1.0, 1.0]], dtype=np.float32), np.array([1, 0])
+    text = net.trace(X, y, lr=0.1)
+    expected_loss = ns.CrossEntropy().forward(net.forward(X), y)
+    assert f"L = {expected_loss:.4f}" in text
+    net.forward(X)
+    loss = ns.CrossEntropy()
+    loss.forward(net.forward(X), y)
+    net.backward(loss.backward())
+    grad_b2 = np.array2string(net.layers[2].grads["b"], precision=4, suppress_small=True)
+    assert f"db2 =\n    {grad_b2}" in text
+    for mine, theirs in zip(before, net.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+@pytest.mark.parametrize("arguments, expected", [
+    (["explain", "--layers", "64", "100", "10"], "dW0 = x.T @ dh0"),
+    (["explain", "--layers", "2", "3", "2", "--trace", "--batch", "2"], "Update (P <- P - lr * dP)"),
+    (["explain", "--layers", "4", "3", "--loss", "mse"], "dh0 = 2 (h0 - y) / (n k)"),
+])
+def test_explain_command(arguments, expected, capsys):
+    assert main(arguments) == 0
+    assert expected in capsys.readouterr().out
