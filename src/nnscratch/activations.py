@@ -29,7 +29,7 @@ from .layers import Layer
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """sigma(z) = 1 / (1 + exp(-z)), computed as exp(min(z, 0)) / (1 + exp(-|z|)).
+    """sigma(z) = 1 / (1 + exp(-z)), computed as ``exp(min(z, 0)) / (1 + exp(-|z|))``.
 
     Both forms are equal; the second only ever takes exp of a non-positive number, so it cannot
     overflow, and it keeps full relative precision in both tails.

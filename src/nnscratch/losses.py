@@ -4,7 +4,7 @@
     grad  = loss.backward()                    dL/d(outputs), same shape as outputs
 
 Each loss takes what the network's last Dense layer produces (raw outputs, "logits" for the
-classifiers) and applies its own link function inside, in a stable form:
+classifiers) and applies its own link function inside, in a stable form::
 
     MSE                 L = mean over samples and outputs of (y_hat - y)**2
     CrossEntropy        L = mean_i [logsumexp(z_i) - sum_k y_ik z_ik],  dL/dz = (softmax(z) - y) / n
