@@ -7,20 +7,20 @@ rows, shuffled. Usage: python benchmarks/bench_epoch.py [--data-dir DIR] [--roun
 
 from __future__ import annotations
 
-import argparse
 import math
 import warnings
 
 from common import (
     Goal,
     alternate,
+    bench_main,
     gemm_rate,
     load_mnist,
-    machine,
     mlp_flops_per_sample,
     pin_torch_threads,
     print_times,
     timed,
+    torch_mlp,
 )
 
 import nnscratch as ns
@@ -43,9 +43,7 @@ def run(data_dir: str | None, rounds: int) -> list[Goal]:
 
         def torch_epoch() -> float:
             torch.manual_seed(0)
-            model = torch.nn.Sequential(torch.nn.Linear(784, 200), torch.nn.ReLU(),
-                                        torch.nn.Linear(200, 200), torch.nn.ReLU(),
-                                        torch.nn.Linear(200, 10))
+            model = torch_mlp(torch, SIZES)
             optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
 
             def epoch():
@@ -94,15 +92,5 @@ def run(data_dir: str | None, rounds: int) -> list[Goal]:
     return goals
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data-dir", default=None, help="folder with mnist/ (IDX .gz files)")
-    parser.add_argument("--rounds", type=int, default=5)
-    arguments = parser.parse_args()
-    print(machine())
-    for goal in run(arguments.data_dir, arguments.rounds):
-        print(goal.row())
-
-
 if __name__ == "__main__":
-    main()
+    bench_main(run, __doc__, rounds=5)

@@ -5,9 +5,7 @@ PyTorch. Usage: python benchmarks/bench_full_batch.py [--rounds N]
 
 from __future__ import annotations
 
-import argparse
-
-from common import Goal, alternate, machine, pin_torch_threads, print_times, timed
+from common import Goal, alternate, bench_main, pin_torch_threads, print_times, timed, torch_mlp
 
 import nnscratch as ns
 from nnscratch.datasets import load_digits
@@ -30,8 +28,7 @@ def run(rounds: int) -> list[Goal]:
 
         def torch_run() -> float:
             torch.manual_seed(0)
-            model = torch.nn.Sequential(torch.nn.Linear(64, 100), torch.nn.ReLU(),
-                                        torch.nn.Linear(100, 10))
+            model = torch_mlp(torch, [64, 100, 10])
             optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 
             def train():
@@ -52,14 +49,5 @@ def run(rounds: int) -> list[Goal]:
     return [Goal("full-batch", "nnscratch / PyTorch", ratio, "< 1", ratio < 1)]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=5)
-    arguments = parser.parse_args()
-    print(machine())
-    for goal in run(arguments.rounds):
-        print(goal.row())
-
-
 if __name__ == "__main__":
-    main()
+    bench_main(run, __doc__, rounds=5, uses_mnist=False)

@@ -5,9 +5,16 @@ Usage: python benchmarks/bench_inference.py [--data-dir DIR] [--rounds N]
 
 from __future__ import annotations
 
-import argparse
-
-from common import Goal, alternate, load_mnist, machine, pin_torch_threads, print_times, timed
+from common import (
+    Goal,
+    alternate,
+    bench_main,
+    load_mnist,
+    pin_torch_threads,
+    print_times,
+    timed,
+    torch_mlp,
+)
 
 import nnscratch as ns
 
@@ -18,9 +25,7 @@ def run(data_dir: str | None, rounds: int) -> list[Goal]:
     net = ns.MLP([784, 200, 200, 10], seed=0, loss="cross_entropy")
     contenders = {"nnscratch": lambda: timed(lambda: net.predict_proba(X))}
     if torch is not None:
-        model = torch.nn.Sequential(torch.nn.Linear(784, 200), torch.nn.ReLU(),
-                                    torch.nn.Linear(200, 200), torch.nn.ReLU(),
-                                    torch.nn.Linear(200, 10)).eval()
+        model = torch_mlp(torch, [784, 200, 200, 10]).eval()
         X_torch = torch.from_numpy(X)
 
         def torch_predict() -> float:
@@ -38,15 +43,5 @@ def run(data_dir: str | None, rounds: int) -> list[Goal]:
     return [Goal("inference", "nnscratch / PyTorch", ratio, "< 1", ratio < 1)]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data-dir", default=None, help="folder with mnist/ (IDX .gz files)")
-    parser.add_argument("--rounds", type=int, default=21)
-    arguments = parser.parse_args()
-    print(machine())
-    for goal in run(arguments.data_dir, arguments.rounds):
-        print(goal.row())
-
-
 if __name__ == "__main__":
-    main()
+    bench_main(run, __doc__, rounds=21)

@@ -3,15 +3,22 @@ NumPy loop written the way the MNIST article writes it (float64 column vectors, 
 shape (out, in), outer products for the weight gradients) vs PyTorch at batch size 1.
 
 MLP 784-200-200-10, ReLU, softmax cross-entropy, SGD lr 0.01.
-Usage: python benchmarks/bench_per_sample.py [--data-dir DIR] [--rounds N] [--rows N]
+Usage: python benchmarks/bench_per_sample.py [--data-dir DIR] [--rounds N]
 """
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
-from common import Goal, alternate, load_mnist, machine, pin_torch_threads, print_times, timed
+from common import (
+    Goal,
+    alternate,
+    bench_main,
+    load_mnist,
+    pin_torch_threads,
+    print_times,
+    timed,
+    torch_mlp,
+)
 
 import nnscratch as ns
 
@@ -67,9 +74,7 @@ def run(data_dir: str | None, rounds: int, rows: int = 3000) -> list[Goal]:
 
         def torch_epoch() -> float:
             torch.manual_seed(0)
-            model = torch.nn.Sequential(torch.nn.Linear(784, 200), torch.nn.ReLU(),
-                                        torch.nn.Linear(200, 200), torch.nn.ReLU(),
-                                        torch.nn.Linear(200, 10))
+            model = torch_mlp(torch, SIZES)
             optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
 
             def epoch():
@@ -96,16 +101,5 @@ def run(data_dir: str | None, rounds: int, rows: int = 3000) -> list[Goal]:
     return goals
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data-dir", default=None, help="folder with mnist/ (IDX .gz files)")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--rows", type=int, default=3000)
-    arguments = parser.parse_args()
-    print(machine())
-    for goal in run(arguments.data_dir, arguments.rounds, arguments.rows):
-        print(goal.row())
-
-
 if __name__ == "__main__":
-    main()
+    bench_main(run, __doc__, rounds=3)

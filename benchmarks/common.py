@@ -115,6 +115,34 @@ def machine() -> str:
     return ", ".join(parts)
 
 
+def torch_mlp(torch, sizes: list[int]):
+    """The PyTorch twin of nnscratch.MLP(sizes): Linear layers with ReLU between them."""
+    modules = []
+    for index, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
+        if index:
+            modules.append(torch.nn.ReLU())
+        modules.append(torch.nn.Linear(fan_in, fan_out))
+    return torch.nn.Sequential(*modules)
+
+
+def bench_main(run: Callable[..., list[Goal]], description: str, rounds: int,
+               uses_mnist: bool = True) -> None:
+    """The command line of one benchmark script: parse, describe the machine, run, report."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    if uses_mnist:
+        parser.add_argument("--data-dir", default=None, help="folder with mnist/ (IDX files)")
+    parser.add_argument("--rounds", type=int, default=rounds)
+    arguments = parser.parse_args()
+    print(machine())
+    options = {"rounds": arguments.rounds}
+    if uses_mnist:
+        options["data_dir"] = arguments.data_dir
+    for goal in run(**options):
+        print(goal.row())
+
+
 def load_mnist(data_dir: str | None):
     from nnscratch.datasets import load_mnist as load
 

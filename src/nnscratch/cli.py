@@ -105,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, default=None,
                        help="the run folder (default: runs/<data>-<date>-<time>)")
     train.add_argument("--resume", type=Path, default=None, metavar="MODEL",
-                       help="continue training a saved model (its optimizer state included)")
+                       help="continue training a saved model with its optimizer and its "
+                            "state (--optimizer and --lr apply only to a model saved without one)")
     train.add_argument("--no-plots", action="store_true", help="save the run without plots")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                        help="0 silent, 1 progress bar (one line per epoch when not a "
