@@ -109,7 +109,8 @@ def fit(
         callback.set_params(run_facts)
         callback.on_train_begin()
 
-    X_batch = np.empty((batch_size, X.shape[1]), dtype=X.dtype)  # reused by shuffled batches
+    gathers = train_rows is not None or (shuffle and batch_size < n_train)
+    X_batch = np.empty((batch_size, X.shape[1]), dtype=X.dtype) if gathers else None
     # Overflow warnings are silenced because a blow-up is caught where it matters, at the loss,
     # and reported with the epoch, the batch and a fix (TrainingDivergedError).
     with _StopOnInterrupt() as interrupt, np.errstate(over="ignore", invalid="ignore"):
@@ -138,7 +139,7 @@ def fit(
             logs = totals.logs()
             if validation is not None:
                 scores = _evaluate_prepared(model, loss, *validation)
-                logs.update({f"val_{name}": value for name, value in scores.items()})
+                logs.update({f"val_{name}": score for name, score in scores.items()})
             logs["lr"] = optimizer.lr
             for callback in everyone:
                 callback.on_epoch_end(epoch, logs)
@@ -351,9 +352,9 @@ def _batches(n_train: int, train_rows: np.ndarray | None, batch_size: int, shuff
             yield order[start:start + batch_size]
 
 
-def _gather(X: np.ndarray, rows: slice | np.ndarray, buffer: np.ndarray) -> np.ndarray:
+def _gather(X: np.ndarray, rows: slice | np.ndarray, buffer: np.ndarray | None) -> np.ndarray:
     """X[rows]: a view for a slice; for an index array, copied into ``buffer`` (reused)."""
-    if isinstance(rows, slice):
+    if isinstance(rows, slice) or buffer is None:
         return X[rows]
     return np.take(X, rows, axis=0, out=buffer[:len(rows)])
 
