@@ -44,7 +44,7 @@ def test_default_train_reaches_97_percent_and_ends_with_the_test_accuracy(tmp_pa
     captured = capsys.readouterr()
     last = captured.out.strip().splitlines()[-1]
     assert last.startswith("test accuracy: ") and float(last.split(": ")[1]) >= 0.97
-    assert "epoch 50/50" in captured.err and "val_accuracy" in captured.err
+    assert "epoch 80/80" in captured.err and "val_accuracy" in captured.err
     (run,) = (tmp_path / "runs").iterdir()
     assert {path.name for path in run.iterdir()} == RUN_FILES
     assert all((run / name).stat().st_size > 0 for name in RUN_FILES)
@@ -54,7 +54,7 @@ def test_the_saved_run_is_complete_and_consistent(digits_run, capsys):
     history = json.loads((digits_run / "history.json").read_text())
     config = json.loads((digits_run / "config.json").read_text())
     csv_rows = (digits_run / "history.csv").read_text().strip().splitlines()
-    assert len(history["history"]["loss"]) == config["epochs_run"] == 50 == len(csv_rows) - 1
+    assert len(history["history"]["loss"]) == config["epochs_run"] == 80 == len(csv_rows) - 1
     assert csv_rows[0] == "epoch,loss,accuracy,val_loss,val_accuracy,lr"
     assert (digits_run / "history.png").read_bytes().startswith(b"\x89PNG")
     net = ns.load(digits_run / "model.npz")

@@ -39,7 +39,7 @@ from .training import TrainingDivergedError
 
 DATA_SETS = ("digits", "xor", "mnist", "fashion-mnist")
 ACTIVATION_CHOICES = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
-DEFAULT_EPOCHS = {"digits": 50, "xor": 200, "mnist": 10, "fashion-mnist": 10}
+DEFAULT_EPOCHS = {"digits": 80, "xor": 200, "mnist": 10, "fashion-mnist": 10}
 PLOTS = ("activations", "derivatives", "history", "sample", "confusion", "predictions",
          "weights", "activation-histograms")
 
@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=batch_size, default=32,
                        help="samples per step: 1 for per-sample SGD, 'full' for the full batch")
     train.add_argument("--epochs", type=positive_int, default=None,
-                       help="passes over the data (default: 50 digits, 200 xor, 10 MNIST)")
+                       help="passes over the data (default: 80 digits, 200 xor, 10 MNIST)")
     train.add_argument("--validation-split", type=fraction, default=0.1,
                        help="fraction of the training data held out to watch each epoch; the "
                             "weights of the best validation epoch are kept (0: none)")
