@@ -20,7 +20,7 @@ from common import (
     pin_torch_threads,
     print_times,
     timed,
-    torch_mlp,
+    torch_sgd_epoch,
 )
 
 import nnscratch as ns
@@ -39,24 +39,7 @@ def run(data_dir: str | None, rounds: int) -> list[Goal]:
 
     contenders = {"nnscratch": nnscratch_epoch}
     if torch is not None:
-        X_torch, y_torch = torch.from_numpy(X), torch.from_numpy(y)
-
-        def torch_epoch() -> float:
-            torch.manual_seed(0)
-            model = torch_mlp(torch, SIZES)
-            optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-
-            def epoch():
-                order = torch.randperm(len(X_torch))
-                for start in range(0, len(X_torch), 64):
-                    rows = order[start:start + 64]
-                    optimizer.zero_grad()
-                    loss = torch.nn.functional.cross_entropy(model(X_torch[rows]), y_torch[rows])
-                    loss.backward()
-                    optimizer.step()
-            return timed(epoch)
-
-        contenders["PyTorch"] = torch_epoch
+        contenders["PyTorch"] = lambda: torch_sgd_epoch(torch, X, y, SIZES, batch_size=64)
     try:
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.neural_network import MLPClassifier

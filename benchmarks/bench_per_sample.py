@@ -17,7 +17,7 @@ from common import (
     pin_torch_threads,
     print_times,
     timed,
-    torch_mlp,
+    torch_sgd_epoch,
 )
 
 import nnscratch as ns
@@ -70,23 +70,8 @@ def run(data_dir: str | None, rounds: int, rows: int = 3000) -> list[Goal]:
             lambda: timed(lambda: article_style_epoch(X, y, np.random.default_rng(0))),
     }
     if torch is not None:
-        X_torch, y_torch = torch.from_numpy(X), torch.from_numpy(y)
-
-        def torch_epoch() -> float:
-            torch.manual_seed(0)
-            model = torch_mlp(torch, SIZES)
-            optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-
-            def epoch():
-                for row in torch.randperm(len(X_torch)).tolist():
-                    optimizer.zero_grad()
-                    loss = torch.nn.functional.cross_entropy(model(X_torch[row:row + 1]),
-                                                             y_torch[row:row + 1])
-                    loss.backward()
-                    optimizer.step()
-            return timed(epoch)
-
-        contenders["PyTorch (batch 1)"] = torch_epoch
+        contenders["PyTorch (batch 1)"] = lambda: torch_sgd_epoch(torch, X, y, SIZES,
+                                                                  batch_size=1)
     times = alternate(contenders, rounds)
     print_times(f"per-sample: {rows} MNIST rows, batch size 1, {SIZES} (median of {rounds})",
                 times)

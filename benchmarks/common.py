@@ -125,6 +125,24 @@ def torch_mlp(torch, sizes: list[int]):
     return torch.nn.Sequential(*modules)
 
 
+def torch_sgd_epoch(torch, X, y, sizes: list[int], batch_size: int, lr: float = 0.01) -> float:
+    """Seconds for one shuffled epoch of plain SGD on the PyTorch twin of MLP(sizes)."""
+    X_torch, y_torch = torch.from_numpy(X), torch.from_numpy(y)
+    torch.manual_seed(0)
+    model = torch_mlp(torch, sizes)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def epoch():
+        order = torch.randperm(len(X_torch))
+        for start in range(0, len(X_torch), batch_size):
+            rows = order[start:start + batch_size]
+            optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(X_torch[rows]), y_torch[rows])
+            loss.backward()
+            optimizer.step()
+    return timed(epoch)
+
+
 def bench_main(run: Callable[..., list[Goal]], description: str, rounds: int,
                uses_mnist: bool = True) -> None:
     """The command line of one benchmark script: parse, describe the machine, run, report."""
