@@ -8,9 +8,8 @@
     net.evaluate(X_test, y_test)       # {"loss": ..., "accuracy": ...}
 """
 
-__version__ = "0.1.0"  # before the imports: serialization and cli read it
-
 from . import activations, callbacks, datasets, init, losses, metrics, optim
+from ._version import __version__
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .callbacks import (
     Callback,

@@ -107,15 +107,8 @@ def check_features(
              array, f"The first layer takes {n_features} inputs; reshape the data or build the "
              f"network with {array.shape[1]} inputs.")
     array = np.ascontiguousarray(array, dtype=dtype)
-    # A finite float64 sum proves every element finite without an array-sized temporary (as
-    # np.isfinite(array).all() would need); only if it is not are the elements counted.
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = array.sum(dtype=np.float64)
-    if not np.isfinite(total):
+    if not all_finite(array):
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-    else:
-        bad = 0
-    if bad:
         raise ValueError(
             f"{name} must contain only finite numbers; got {bad} NaN or infinite value(s) in an "
             f"array of shape {array.shape}. Remove or impute them (e.g. np.nan_to_num) first."
@@ -138,3 +131,18 @@ def from_registry(value: Any, name: str, base: type, registry: dict[str, type]) 
     if isinstance(value, type) and issubclass(value, base):
         return value()
     return registry[check_choice(value, name, tuple(registry))]()
+
+
+def all_finite(array: np.ndarray) -> bool:
+    """Whether every element of a float array is finite.
+
+    A finite float64 sum proves every element finite without the array-sized temporary that
+    np.isfinite(array).all() needs; only when the sum is not finite are the elements looked at.
+    """
+    if array.dtype.kind not in "fc" or array.size == 0:
+        return True
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.add.reduce(array, axis=None, dtype=np.float64 if array.dtype.kind == "f"
+                                     else np.complex128)):
+            return True
+    return bool(np.isfinite(array).all())

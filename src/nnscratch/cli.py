@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, datasets, metrics, recipes
+from . import datasets, metrics, recipes
+from ._version import __version__
 from .callbacks import EarlyStopping, GradientNormRecorder, ProgressLogger
 from .datasets import DataError
 from .gradcheck import gradient_errors

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_float, check_int, fail
+from ._validation import all_finite, check_float, check_int, fail
 from .init import Initializer, get_initializer
 
 
@@ -97,7 +97,17 @@ class Dense(Layer):
                    default_init: str = "glorot_uniform") -> None:
         init = self.init if self.init is not None else get_initializer(default_init)
         shape = (self.in_features, self.out_features)
-        self.params = {"W": init(shape, rng, dtype), "b": np.zeros(self.out_features, dtype=dtype)}
+        weights = init(shape, rng, dtype)
+        if not isinstance(weights, np.ndarray) or weights.shape != shape \
+                or weights.dtype.kind not in "fiu":
+            fail(f"the initialiser {getattr(init, '__name__', init)!r} of {self!r}",
+                 f"a function returning a real array of shape {shape}", weights,
+                 "An initialiser is init(shape, rng, dtype) -> np.ndarray of that shape.")
+        if not all_finite(weights):
+            fail(f"the initialiser {getattr(init, '__name__', init)!r} of {self!r}",
+                 "a function returning finite weights", weights)
+        self.params = {"W": weights.astype(dtype, copy=False),
+                       "b": np.zeros(self.out_features, dtype=dtype)}
         self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:

@@ -63,6 +63,13 @@ class Sequential:
                         if isinstance(layer, type) else
                         "Custom layers must subclass nnscratch.Layer.")
                 fail(f"layers[{index}]", "a Layer instance", layer, hint, TypeError)
+        for index, layer in enumerate(layers):
+            first = next(i for i, other in enumerate(layers) if other is layer)
+            if first != index:
+                fail(f"layers[{index}]", "a layer object not already in the list", layer,
+                     f"It is the same object as layers[{first}]: a layer caches its input and "
+                     "owns its weights, so it cannot appear twice. Create a new one, e.g. "
+                     "ReLU() for each place.")
         self.layers: list[Layer] = list(layers)
         self.dtype = np.dtype(_check_dtype(dtype))
         self.seed = (int(np.random.SeedSequence().entropy) if seed is None  # type: ignore[arg-type]

@@ -27,12 +27,13 @@ from __future__ import annotations
 import math
 import signal
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from ._validation import check_features, check_float, check_int, check_sample_count, fail
+from ._validation import all_finite, check_features, check_float, check_int, check_sample_count, fail
 from .activations import sigmoid, softmax
 from .callbacks import Callback, History, ProgressLogger
 from .losses import Loss, get_loss
@@ -80,6 +81,8 @@ def fit(
         fail("initial_epoch", f"less than epochs ({epochs}): epochs is the final epoch count, "
              "not the number still to run", initial_epoch)
     verbose = _check_verbose(verbose)
+    if not isinstance(shuffle, (bool, np.bool_)):
+        fail("shuffle", "True or False", shuffle, error=TypeError)
     callbacks = _check_callbacks(callbacks)
     X, targets = prepare_data(model, loss, X, y)
     weights = sample_weights(loss, targets, model.n_outputs, class_weight, sample_weight,
@@ -109,6 +112,9 @@ def fit(
         callback.set_params(run_facts)
         callback.on_train_begin()
 
+    _claim_optimizer(optimizer, model)
+    _check_finite_weights(model, "before training", "Re-create the network or set finite "
+                          "weights with set_weights().")
     gathers = train_rows is not None or (shuffle and batch_size < n_train)
     X_batch = np.empty((batch_size, X.shape[1]), dtype=X.dtype) if gathers else None
     # Overflow warnings are silenced because a blow-up is caught where it matters, at the loss,
@@ -117,7 +123,7 @@ def fit(
         for epoch in range(initial_epoch, epochs):
             for callback in everyone:
                 callback.on_epoch_begin(epoch)
-            last_finite_weights = model.get_weights()
+            last_finite = _Snapshot(model, optimizer)  # the weights were checked finite
             totals = _Totals()
             epoch_rng = model.rng if seed is None else np.random.default_rng([seed, epoch])
             for batch, rows in enumerate(_batches(n_train, train_rows, batch_size, shuffle,
@@ -127,15 +133,20 @@ def fit(
                 outputs, value = train_step(model, loss, optimizer, _gather(X, rows, X_batch),
                                             y_batch, weights_batch)
                 if not math.isfinite(value):
-                    model.set_weights(last_finite_weights)
+                    last_finite.restore()
                     raise TrainingDivergedError(_divergence_message(
-                        value, optimizer, f" at epoch {epoch + 1}, batch {batch + 1}",
-                        "The weights were reset to those at the start of this epoch."), history)
+                        f"the loss became {value}", optimizer,
+                        f" at epoch {epoch + 1}, batch {batch + 1}", _RESET), history)
                 totals.add(value, outputs, y_batch, loss.task)
                 for callback in everyone:
                     callback.on_batch_end(batch, {"loss": value, "size": len(outputs)})
                 if interrupt.requested:
                     break
+            if not _weights_are_finite(model):  # the epoch's last update can overflow
+                last_finite.restore()
+                raise TrainingDivergedError(_divergence_message(
+                    "the weights became NaN or infinite", optimizer,
+                    f" at the end of epoch {epoch + 1}", _RESET), history)
             logs = totals.logs()
             if validation is not None:
                 scores = _evaluate_prepared(model, loss, *validation)
@@ -176,11 +187,18 @@ def train_on_batch(model: Any, X: Any, y: Any, *, loss: str | Loss | None = None
     loss, optimizer = _resolve_loss_and_optimizer(model, loss, optimizer)
     X, targets = prepare_data(model, loss, X, y)
     weights = sample_weights(loss, targets, model.n_outputs, None, sample_weight, model.dtype)
+    _claim_optimizer(optimizer, model)
     model.loss, model.optimizer = loss, optimizer
+    before = _Snapshot(model, optimizer)
     with np.errstate(over="ignore", invalid="ignore"):
         outputs, value = train_step(model, loss, optimizer, X, targets, weights)
+    if math.isfinite(value) and not _weights_are_finite(model):
+        before.restore()
+        raise TrainingDivergedError(_divergence_message(
+            "the weights became NaN or infinite", optimizer, "",
+            "The weights and the optimizer's state were reset to those before the step."))
     if not math.isfinite(value):
-        raise TrainingDivergedError(_divergence_message(value, optimizer, "",
+        raise TrainingDivergedError(_divergence_message(f"the loss became {value}", optimizer, "",
                                                         "The weights were left unchanged."))
     totals = _Totals()
     totals.add(value, outputs, targets, loss.task)
@@ -262,6 +280,7 @@ def sample_weights(loss: Loss, targets: np.ndarray, n_outputs: int, class_weight
                  sample_weight)
         if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() == 0:
             fail("sample_weight", "finite, non-negative weights, not all zero", sample_weight)
+        weights = _check_weight_scale(weights, dtype, "sample_weight")
     if class_weight is not None:
         labels = _true_labels(targets, loss.task) if loss.task in CLASSIFICATION_TASKS else None
         if labels is None or labels.ndim != 1:
@@ -270,7 +289,37 @@ def sample_weights(loss: Loss, targets: np.ndarray, n_outputs: int, class_weight
         n_classes = n_outputs if loss.task == "multiclass" else 2
         per_class = _class_weights(class_weight, labels, n_classes)
         weights = per_class[labels] if weights is None else weights * per_class[labels]
-    return None if weights is None else weights.astype(dtype)
+        weights = _check_weight_scale(weights, dtype, "class_weight (times sample_weight)")
+    return weights
+
+
+WEIGHT_SCALE = (1e-6, 1e6)
+
+
+def _check_weight_scale(weights: np.ndarray, dtype: Any, name: str) -> np.ndarray:
+    """``weights`` in ``dtype``, refusing weights that would silently stop training.
+
+    The loss is (1/n) sum_i w_i l_i, so the weights scale every gradient: all zero, a mean far
+    from 1, or values that round to 0 or infinity in the network's dtype would leave the
+    network unchanged or blow it up without a word.
+    """
+    cast = weights.astype(dtype)
+    mean = float(weights.mean())
+    if not weights.any():
+        raise ValueError(f"{name} gives every training sample the weight 0, so nothing would be "
+                         "learned. Give the classes or samples you want learned a positive "
+                         "weight.")
+    if not np.isfinite(cast).all() or np.count_nonzero(cast) != np.count_nonzero(weights):
+        raise ValueError(f"{name} holds weights that become 0 or infinite in "
+                         f"{np.dtype(dtype).name} (from {weights[weights > 0].min():.3g} to "
+                         f"{weights.max():.3g}). Weights are relative: divide them by their "
+                         "mean.")
+    if not WEIGHT_SCALE[0] <= mean <= WEIGHT_SCALE[1]:
+        raise ValueError(f"{name} averages {mean:.3g}, which scales every gradient by that much "
+                         f"(training would {'do nothing' if mean < 1 else 'diverge'}). Weights "
+                         f"are relative: divide them by their mean to keep it in "
+                         f"[{WEIGHT_SCALE[0]:g}, {WEIGHT_SCALE[1]:g}].")
+    return cast
 
 
 # ----------------------------------------------------------------------------------------------
@@ -332,7 +381,8 @@ def _class_weights(class_weight: Any, labels: np.ndarray, n_classes: int) -> np.
              error=TypeError)
     per_class = np.ones(n_classes)
     for label, weight in class_weight.items():
-        if not isinstance(label, (int, np.integer)) or not 0 <= label < n_classes:
+        if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)) \
+                or not 0 <= label < n_classes:
             fail("class_weight", f"a dict whose keys are class labels 0..{n_classes - 1}",
                  class_weight)
         per_class[label] = check_float(weight, f"class_weight[{label}]", low_inclusive=True)
@@ -407,8 +457,46 @@ def _check_callbacks(callbacks: Any) -> list[Callback]:
     return callbacks
 
 
-def _divergence_message(value: float, optimizer: Optimizer, where: str, outcome: str) -> str:
-    return (f"Training diverged: the loss became {value}{where} with learning rate "
+_RESET = ("The weights and the optimizer's state were reset to those at the start of this "
+          "epoch, the last ones known to be finite.")
+
+
+class _Snapshot:
+    """A copy of a model's weights and its optimizer's state, to go back to."""
+
+    def __init__(self, model: Any, optimizer: Optimizer):
+        self.model, self.optimizer = model, optimizer
+        self.weights = model.get_weights()
+        self.optimizer_state = optimizer.state_dict()
+
+    def restore(self) -> None:
+        self.model.set_weights(self.weights)
+        self.optimizer.load_state_dict(self.optimizer_state)
+
+
+def _weights_are_finite(model: Any) -> bool:
+    return all(all_finite(param) for param, _ in model.parameters())
+
+
+def _check_finite_weights(model: Any, when: str, fix: str) -> None:
+    if not _weights_are_finite(model):
+        raise ValueError(f"The network's weights hold NaN or infinite values {when}. {fix}")
+
+
+def _claim_optimizer(optimizer: Optimizer, model: Any) -> None:
+    """Refuse an optimizer whose state (velocity, moments, step count) belongs to another
+    network that still uses it: sharing it would mix the two networks' updates."""
+    owner = getattr(optimizer, "_owner", None)
+    other = owner() if owner is not None else None
+    if other is not None and other is not model and getattr(other, "optimizer", None) is optimizer:
+        raise ValueError(f"optimizer {optimizer!r} already trains another network, and its "
+                         "state (step count, velocity, moments) belongs to that network. Give "
+                         "each network its own optimizer, e.g. ns.Adam(lr=...) for each.")
+    optimizer._owner = weakref.ref(model)  # type: ignore[attr-defined]
+
+
+def _divergence_message(what: str, optimizer: Optimizer, where: str, outcome: str) -> str:
+    return (f"Training diverged: {what}{where} with learning rate "
             f"{optimizer.lr:g}. Lower the learning rate (try lr={optimizer.lr / 10:g}) or scale "
             f"the inputs (e.g. to [0, 1] or zero mean and unit variance). {outcome}")
 
