@@ -94,7 +94,9 @@ def test_resume_on_the_wrong_data_set_is_a_usage_error(digits_run, capsys):
     assert "maps 64 inputs to 10 classes, but xor has 2 and 2" in capsys.readouterr().err
 
 
-def test_ctrl_c_saves_the_run_and_says_how_to_resume(tmp_path):
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_promise_a_stop_signal_saves_the_run_says_how_to_resume_and_exits_128_plus_it(
+        tmp_path, signal_number):
     process = subprocess.Popen(
         [sys.executable, "-m", "nnscratch", "train", "--epochs", "100000", "--verbose", "2",
          "--no-plots", "--out", str(tmp_path / "stopped")],
@@ -103,9 +105,9 @@ def test_ctrl_c_saves_the_run_and_says_how_to_resume(tmp_path):
     seen = ""
     while "epoch 3/" not in seen and time.monotonic() < deadline:
         seen += process.stderr.readline()
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signal_number)
     out, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
+    assert process.returncode == 128 + signal_number, err
     assert "interrupted after" in err and "--resume" in err and "Traceback" not in err
     assert out.strip().splitlines()[-1].startswith("test accuracy: ")
     history = json.loads((tmp_path / "stopped" / "history.json").read_text())

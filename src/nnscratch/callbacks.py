@@ -54,13 +54,15 @@ class History(Callback):
     """What ``fit`` returns: ``history[name]`` is a list with one value per epoch.
 
     ``epoch`` lists the epoch numbers run; ``stop_reason`` is None when every epoch ran, else
-    "early_stopping", "interrupted" (Ctrl-C) or the name of the callback that stopped training.
+    "early_stopping", "interrupted" (Ctrl-C, SIGTERM or SIGHUP; ``stop_signal`` says which) or
+    the name of the callback that stopped training.
     """
 
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
         self.stop_reason: str | None = None
+        self.stop_signal: int | None = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.epoch.append(epoch)
@@ -199,16 +201,20 @@ class ModelCheckpoint(Callback):
     """Save the network (with its optimizer and generator state) at the end of epochs.
 
     ``filepath`` may hold ``{epoch}`` and any logged name, e.g. "ckpt-{epoch:03d}.npz". With
-    ``save_best_only`` a file is written only when ``monitor`` improves. Each save is atomic,
-    and records in the file's metadata the epoch and the history so far, so a run resumes with
-    ``nnscratch.load(path).fit(..., initial_epoch=metadata["epoch"])``.
+    ``save_best_only`` a file is written only when ``monitor`` improves on a finite value,
+    and an existing file that recorded a better value of the same monitor (from an earlier
+    run) is kept until this run beats it. Each save is atomic and verified, and records in the
+    file's metadata the epoch, the monitored value and the history so far, so a run resumes
+    with ``nnscratch.load(path).fit(..., initial_epoch=metadata["epoch"])``. A good file is
+    never replaced by a worse or broken one: fit stops before the epoch's callbacks if the
+    weights stop being finite, and save refuses anything load would refuse.
     """
 
     def __init__(self, filepath: str, monitor: str = "val_loss", save_best_only: bool = False,
                  mode: str = "auto", include_optimizer: bool = True):
         if not isinstance(filepath, (str, os.PathLike)):
             raise TypeError(f"filepath must be a path (str); got {filepath!r}.")
-        self.filepath = str(filepath)
+        self.filepath = os.fspath(filepath)
         self.save_best_only = save_best_only
         self.include_optimizer = include_optimizer
         self.tracker = _Monitor("ModelCheckpoint", monitor, mode, 0.0)
@@ -216,17 +222,39 @@ class ModelCheckpoint(Callback):
 
     def on_train_begin(self, logs=None) -> None:
         self.tracker.reset()
+        if self.save_best_only and "{" not in self.filepath:
+            self.tracker.best = self._recorded_best()
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         logs = logs or {}
-        if self.save_best_only and not self.tracker.improved(self.tracker.read(logs)):
-            return
+        if self.save_best_only:
+            value = self.tracker.read(logs)
+            if not math.isfinite(value) or not self.tracker.improved(value):
+                return
         path = self.filepath.format(epoch=epoch + 1, **logs)
         history = self.model.history
         metadata = {**self.model.metadata, "epoch": epoch + 1,
                     "history": history.history if history is not None else {}}
+        if self.tracker.monitor in logs and math.isfinite(logs[self.tracker.monitor]):
+            metadata["checkpoint"] = {"monitor": self.tracker.monitor,
+                                      "value": float(logs[self.tracker.monitor])}
         self.model.save(path, include_optimizer=self.include_optimizer, metadata=metadata)
         self.saved.append(path)
+
+    def _recorded_best(self) -> float:
+        """The signed best value recorded in the existing file, or inf if there is none."""
+        from .serialization import read_metadata  # serialization imports network, above us
+
+        try:
+            recorded = read_metadata(self.filepath).get("checkpoint")
+        except (OSError, ValueError):
+            return math.inf
+        if not isinstance(recorded, dict) or recorded.get("monitor") != self.tracker.monitor:
+            return math.inf
+        value = recorded.get("value")
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            return math.inf
+        return self.tracker.sign * float(value)
 
 
 class GradientNormRecorder(Callback):
@@ -259,7 +287,7 @@ class ProgressLogger(Callback):
 
     def __init__(self, verbose: int = 1, stream: TextIO | None = None, bar_width: int = 30):
         self.verbose = check_int(verbose, "verbose", minimum=1)
-        self.stream = stream if stream is not None else sys.stderr
+        self.stream: TextIO | None = stream if stream is not None else sys.stderr
         self.bar_width = bar_width
         self.epoch = 0
         self.epoch_start = 0.0
@@ -268,7 +296,10 @@ class ProgressLogger(Callback):
         self.batch_samples = 0
 
     def on_train_begin(self, logs=None) -> None:
-        is_terminal = getattr(self.stream, "isatty", lambda: False)()
+        try:
+            is_terminal = bool(getattr(self.stream, "isatty", lambda: False)())
+        except (OSError, ValueError):
+            is_terminal = False
         self.draw_bar = self.verbose == 1 and is_terminal
         self.first_lr = None
 
@@ -292,10 +323,9 @@ class ProgressLogger(Callback):
         filled = int(self.bar_width * done)
         remaining = (now - self.epoch_start) * (1.0 - done) / max(done, 1e-9)
         bar = "=" * filled + "." * (self.bar_width - filled)
-        self.stream.write(f"\r{self._epoch_label()} [{bar}] {batch + 1}/{steps} - ETA "
-                          f"{remaining:4.1f}s - loss: "
-                          f"{self.batch_loss_sum / max(self.batch_samples, 1):.4f}")
-        self.stream.flush()
+        self._write(f"\r{self._epoch_label()} [{bar}] {batch + 1}/{steps} - ETA "
+                    f"{remaining:4.1f}s - loss: "
+                    f"{self.batch_loss_sum / max(self.batch_samples, 1):.4f}")
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         seconds = time.perf_counter() - self.epoch_start
@@ -306,9 +336,19 @@ class ProgressLogger(Callback):
         metrics = " - ".join(f"{name}: {value:.4g}" if name == "lr" else f"{name}: {value:.4f}"
                              for name, value in logs.items())
         prefix = "\r" if self.draw_bar else ""
-        self.stream.write(f"{prefix}{self._epoch_label()} - {seconds:.2f}s - {metrics}"
-                          f"{' ' * 10 if self.draw_bar else ''}\n")
-        self.stream.flush()
+        self._write(f"{prefix}{self._epoch_label()} - {seconds:.2f}s - {metrics}"
+                    f"{' ' * 10 if self.draw_bar else ''}\n")
+
+    def _write(self, text: str) -> None:
+        """Write and flush; a stream that is closed or gone (``| head``) is dropped, never
+        allowed to stop training."""
+        if self.stream is None:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            self.stream = None
 
     def _epoch_label(self) -> str:
         return f"epoch {self.epoch + 1}/{self.params.get('epochs', '?')}"

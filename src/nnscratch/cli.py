@@ -20,27 +20,35 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
 from . import datasets, metrics, recipes
 from ._version import __version__
-from .callbacks import EarlyStopping, GradientNormRecorder, ProgressLogger
+from .activations import ACTIVATIONS
+from .callbacks import EarlyStopping, GradientNormRecorder, History, ProgressLogger
 from .datasets import DataError
 from .gradcheck import gradient_errors
+from .layers import Dense, Dropout
 from .network import MLP, Sequential
-from .optim import OPTIMIZERS, get_optimizer
-from .runs import can_plot, load_history, save_figure, save_run
+from .optim import OPTIMIZERS, Optimizer, get_optimizer
+from .runs import RunFolder, can_plot, load_history, save_figure, save_run
 from .serialization import ModelFileError, load
-from .training import TrainingDivergedError
+from .training import STOP_SIGNALS, TrainingDivergedError
 
 DATA_SETS = ("digits", "xor", "mnist", "fashion-mnist")
 ACTIVATION_CHOICES = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
 DEFAULT_EPOCHS = {"digits": 80, "xor": 200, "mnist": 10, "fashion-mnist": 10}
+ACTIVATION_NAMES = {cls.__name__: name for name, cls in ACTIVATIONS.items()
+                    if name in ACTIVATION_CHOICES}
 PLOTS = ("activations", "derivatives", "history", "sample", "confusion", "predictions",
          "weights", "activation-histograms")
 
@@ -51,27 +59,91 @@ class UsageError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: sys.argv[1:]); return the exit code."""
-    parser = build_parser()
-    try:
-        arguments = parser.parse_args(argv)
-    except SystemExit as exit:  # argparse exits on --help, --version and usage errors
-        return int(exit.code or 0)
+    with _TolerantStreams():
+        parser = build_parser()
+        try:
+            arguments = parser.parse_args(argv)
+        except SystemExit as exit:  # argparse exits on --help, --version and usage errors
+            return int(exit.code or 0)
+        return _run(arguments)
+
+
+def _run(arguments: argparse.Namespace) -> int:
     prefix = f"nnscratch {arguments.command}"
     try:
-        return arguments.run(arguments)
+        return int(arguments.run(arguments))
     except KeyboardInterrupt:
-        print(f"\n{prefix}: interrupted", file=sys.stderr)
+        log(f"\n{prefix}: interrupted")
         return 130
-    except BrokenPipeError:  # the reader of stdout went away (e.g. `| head`): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
     except (FileNotFoundError, ModelFileError, DataError, TrainingDivergedError,
             OSError) as error:
-        print(f"{prefix}: {error}", file=sys.stderr)
+        log(f"{prefix}: {error}")
         return 1
     except (UsageError, ValueError, TypeError) as error:
-        print(f"{prefix}: error: {error}", file=sys.stderr)
+        log(f"{prefix}: error: {error}")
         return 2
+
+
+class _TolerantStreams:
+    """Make stdout and stderr safe to write to while a command runs.
+
+    A reader that goes away (``nnscratch train | head``) or a stream closed from the start
+    (``2>&-``) must not abort training or lose a run: a write that fails sends that stream
+    to /dev/null from then on (its file descriptor too, so the interpreter's last flush is
+    quiet), and the command carries on.
+    """
+
+    def __enter__(self) -> _TolerantStreams:
+        self.saved = sys.stdout, sys.stderr
+        sys.stdout = _TolerantStream(sys.stdout)  # type: ignore[assignment]
+        sys.stderr = _TolerantStream(sys.stderr)  # type: ignore[assignment]
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        sys.stdout, sys.stderr = self.saved
+
+
+class _TolerantStream:
+    """A text stream that turns a broken pipe or closed file into silence."""
+
+    def __init__(self, stream: TextIO | None):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        if self.stream is not None:
+            try:
+                return self.stream.write(text)
+            except (OSError, ValueError):
+                self._silence()
+        return len(text)
+
+    def flush(self) -> None:
+        if self.stream is not None:
+            try:
+                self.stream.flush()
+            except (OSError, ValueError):
+                self._silence()
+
+    def isatty(self) -> bool:
+        try:
+            return self.stream is not None and self.stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def _silence(self) -> None:
+        try:
+            descriptor = self.stream.fileno()  # type: ignore[union-attr]
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, descriptor)
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+        self.stream = None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stream, name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,7 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seeds the weights, the data split, dropout and shuffling")
     train.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     train.add_argument("--out", type=Path, default=None,
-                       help="the run folder (default: runs/<data>-<date>-<time>)")
+                       help="the run folder (default: runs/<data>-<date>-<time>); it must not "
+                            "hold files yet, unless --overwrite")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the folder given by --out once this run is complete")
     train.add_argument("--resume", type=Path, default=None, metavar="MODEL",
                        help="continue training a saved model with its optimizer and its "
                             "state (--optimizer and --lr apply only to a model saved without one)")
@@ -240,22 +315,17 @@ def add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(arguments: argparse.Namespace) -> int:
+    folder = run_folder(arguments.out, arguments.data, arguments.overwrite)
+    try:
+        return _train_and_save(arguments, folder)
+    finally:
+        folder.discard()  # after a commit there is nothing left to discard
+
+
+def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
     X_train, y_train, X_test, y_test, class_names = load_data(arguments.data, arguments.data_dir)
-    n_classes = len(class_names)
     epochs = arguments.epochs or DEFAULT_EPOCHS[arguments.data]
-    if arguments.resume is not None:
-        net = load_model(arguments.resume)
-        if (net.n_inputs, net.n_outputs) != (X_train.shape[1], n_classes):
-            raise UsageError(f"the model in {arguments.resume} maps {net.n_inputs} inputs to "
-                             f"{net.n_outputs} classes, but {arguments.data} has "
-                             f"{X_train.shape[1]} and {n_classes}. Pass the --data it was "
-                             "trained on.")
-        optimizer = net.optimizer or get_optimizer(arguments.optimizer, arguments.lr)
-    else:
-        net = MLP([X_train.shape[1], *arguments.layers, n_classes],
-                  activation=arguments.activation, dropout=arguments.dropout,
-                  seed=arguments.seed, dtype=arguments.dtype)
-        optimizer = get_optimizer(arguments.optimizer, arguments.lr)
+    net, optimizer = _network_to_train(arguments, X_train.shape[1], len(class_names))
     validation_split = arguments.validation_split if arguments.data != "xor" else 0.0
     monitor = "val_loss" if validation_split else "loss"
     best = EarlyStopping(monitor=monitor, patience=arguments.early_stopping or epochs,
@@ -271,29 +341,31 @@ def run_train(arguments: argparse.Namespace) -> int:
             f"optimizer: {optimizer!r}, batch size {arguments.batch_size or 'full'}, "
             f"{epochs} epochs")
     start = time.perf_counter()
-    history = net.fit(X_train, y_train, loss="cross_entropy", optimizer=optimizer,
-                      epochs=epochs, batch_size=arguments.batch_size,
-                      validation_split=validation_split, seed=arguments.seed,
-                      callbacks=callbacks)
+    try:
+        history = net.fit(X_train, y_train, loss="cross_entropy", optimizer=optimizer,
+                          epochs=epochs, batch_size=arguments.batch_size,
+                          validation_split=validation_split, seed=arguments.seed,
+                          callbacks=callbacks)
+    except KeyboardInterrupt:  # a second signal: stop at once, keep the best epoch so far
+        history = _abandoned_history(net, best)
     seconds = time.perf_counter() - start
-    net.metadata["class_names"] = class_names
-    scores = net.evaluate(X_test, y_test)
-    held_out = "test" if arguments.data != "xor" else "XOR (the four points; no held-out set)"
-    out = arguments.out or Path("runs") / f"{arguments.data}-{time.strftime('%Y%m%d-%H%M%S')}"
-    config = {"command": "train", "data": arguments.data, "layers": arguments.layers,
-              "activation": arguments.activation, "dropout": arguments.dropout,
-              "optimizer": repr(optimizer), "batch_size": arguments.batch_size,
-              "epochs": epochs, "validation_split": validation_split, "seed": arguments.seed,
-              "dtype": arguments.dtype, "resumed_from": str(arguments.resume or ""),
-              "nnscratch_version": __version__, "seconds": round(seconds, 3),
-              "epochs_run": len(history.epoch), "best_epoch": _one_based(best.best_epoch),
-              f"{'test' if arguments.data != 'xor' else 'xor'}_scores": scores}
-    written = save_run(out, net, history, config, X_test, y_test, class_names,
-                       recorder.norms, plots=not arguments.no_plots)
-    if history.stop_reason == "interrupted":
-        log(f"interrupted after {len(history.epoch)} epoch(s); the best weights so far are "
-            f"saved. Resume with:\n  nnscratch train --data {arguments.data} --resume "
-            f"{out / 'model.npz'} --epochs N")
+    with _DeferSignals() as deferred:  # from here on, a signal waits for the save to finish
+        net.metadata["class_names"] = class_names
+        scores = net.evaluate(X_test, y_test)
+        held_out = "test" if arguments.data != "xor" else "XOR (the four points; no held-out set)"
+        config = {"command": "train", "data": arguments.data, **architecture_of(net),
+                  "optimizer": repr(optimizer), "batch_size": arguments.batch_size,
+                  "epochs": epochs, "validation_split": validation_split, "seed": arguments.seed,
+                  "dtype": net.dtype.name, "resumed_from": str(arguments.resume or ""),
+                  "nnscratch_version": __version__, "seconds": round(seconds, 3),
+                  "epochs_run": len(history.epoch), "best_epoch": _one_based(best.best_epoch),
+                  f"{'test' if arguments.data != 'xor' else 'xor'}_scores": scores}
+        problems: list[str] = []
+        out, written = save_run_folder(folder, net, history, config, X_test, y_test,
+                                       class_names, recorder.norms, not arguments.no_plots,
+                                       problems)
+    for problem in problems:
+        log(f"warning: {problem}")
     if not arguments.no_plots and not can_plot():
         log("no plots: matplotlib is not installed (pip install 'nnscratch[plot]')")
     best_note = (f" (weights of epoch {best.best_epoch + 1}, the best by {monitor})"
@@ -303,7 +375,103 @@ def run_train(arguments: argparse.Namespace) -> int:
     print(f"saved the run in {out}: {', '.join(path.name for path in written)}")
     print(f"{held_out} loss: {scores['loss']:.4f}")
     print(f"{held_out} accuracy: {scores['accuracy']:.4f}")
+    signal_number = history.stop_signal or deferred.signal_number
+    if history.stop_reason == "interrupted" or signal_number:
+        log(f"interrupted after {n_epochs} epoch(s); the best weights so far are saved. "
+            f"Resume with:\n  nnscratch train --data {arguments.data} --resume "
+            f"{out / 'model.npz'} --epochs N")
+        return 128 + (signal_number or signal.SIGINT)
     return 0
+
+
+def _network_to_train(arguments: argparse.Namespace, n_inputs: int, n_classes: int
+                      ) -> tuple[Sequential, Optimizer]:
+    """The network and optimizer: resumed from a saved model, or new from the options."""
+    if arguments.resume is None:
+        net = MLP([n_inputs, *arguments.layers, n_classes], activation=arguments.activation,
+                  dropout=arguments.dropout, seed=arguments.seed, dtype=arguments.dtype)
+        return net, get_optimizer(arguments.optimizer, arguments.lr)
+    net = load_model(arguments.resume)
+    if (net.n_inputs, net.n_outputs) != (n_inputs, n_classes):
+        raise UsageError(f"the model in {arguments.resume} maps {net.n_inputs} inputs to "
+                         f"{net.n_outputs} classes, but {arguments.data} has {n_inputs} and "
+                         f"{n_classes}. Pass the --data it was trained on.")
+    return net, net.optimizer or get_optimizer(arguments.optimizer, arguments.lr)
+
+
+def _abandoned_history(net: Sequential, best: EarlyStopping) -> History:
+    """After a second signal stopped fit midway: the epochs it completed, with the weights of
+    the best of them (the current ones may be half-way through an update)."""
+    history = net.history if net.history is not None else History()
+    if best.best_weights is None:
+        raise KeyboardInterrupt  # not one epoch finished: there is nothing worth saving
+    net.set_weights(best.best_weights)
+    history.stop_reason = "interrupted"
+    history.stop_signal = history.stop_signal or signal.SIGINT
+    return history
+
+
+def architecture_of(net: Sequential) -> dict[str, object]:
+    """The hidden layer sizes, activation and dropout of an MLP-shaped network."""
+    dense = [layer for layer in net.layers if isinstance(layer, Dense)]
+    activations = [layer for layer in net.layers if type(layer).__name__ in ACTIVATION_NAMES]
+    dropouts = [layer for layer in net.layers if isinstance(layer, Dropout)]
+    return {"layers": [layer.out_features for layer in dense[:-1]],
+            "activation": ACTIVATION_NAMES[type(activations[0]).__name__] if activations
+            else "identity",
+            "dropout": dropouts[0].rate if dropouts else 0.0}
+
+
+def run_folder(out: Path | None, data: str, overwrite: bool = False) -> RunFolder:
+    """The run's folder, checked now: --out, or a new runs/<data>-<date>-<time>."""
+    if out is not None:
+        return RunFolder(out, overwrite=overwrite)
+    return RunFolder(Path("runs") / f"{data}-{time.strftime('%Y%m%d-%H%M%S')}", unique=True)
+
+
+def save_run_folder(folder: RunFolder, net: Sequential, history: History,
+                    config: dict[str, object], X_test: np.ndarray | None,
+                    y_test: np.ndarray | None, class_names: list[str],
+                    gradient_norms: dict[str, list[float]] | None, plots: bool,
+                    problems: list[str]) -> tuple[Path, list[Path]]:
+    """Write the run and move it into place; if the disk refuses, rescue the model."""
+    try:
+        written = save_run(folder.path, net, history, config, X_test, y_test, class_names,
+                           gradient_norms, plots=plots, problems=problems)
+        out = folder.commit()
+    except OSError as error:
+        reason = f"Cannot save the run in {folder.target}: {error}"
+        rescue = Path(tempfile.gettempdir()) / f"nnscratch-rescued-{folder.target.name}.npz"
+        try:
+            net.save(rescue, metadata={**net.metadata, "run": config})
+        except (OSError, ValueError):
+            raise OSError(f"{reason} The trained model could not be saved anywhere.") from None
+        raise OSError(f"{reason} The trained model was saved to {rescue} instead.") from None
+    return out, [out / path.name for path in written]
+
+
+class _DeferSignals:
+    """Hold SIGINT, SIGTERM and SIGHUP while a run is saved: the save completes, and
+    ``signal_number`` tells the caller which signal arrived, to exit with 128 + it."""
+
+    def __enter__(self) -> _DeferSignals:
+        self.signal_number: int | None = None
+        self.previous: dict[int, object] = {}
+        if threading.current_thread() is threading.main_thread():
+            for number in STOP_SIGNALS:
+                self.previous[number] = signal.getsignal(number)
+                signal.signal(number, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.signal_number is None:
+            log("saving the run first; it stops when the save is done")
+        self.signal_number = signum
+
+    def __exit__(self, *exc_info: object) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler if handler is not None  # type: ignore[arg-type]
+                          else signal.SIG_DFL)
 
 
 def run_evaluate(arguments: argparse.Namespace) -> int:
@@ -437,17 +605,28 @@ def run_recipe(arguments: argparse.Namespace) -> int:
             print(f"{recipe.name:<18} {recipe.describe()}\n{'':<18} article: {recipe.article}")
         return 0 if arguments.list else 2
     callbacks = [ProgressLogger(arguments.verbose)] if arguments.verbose else []
+    folder = run_folder(arguments.out, f"recipe-{arguments.name}")
+    try:
+        return _run_recipe(arguments, folder, callbacks)
+    finally:
+        folder.discard()
+
+
+def _run_recipe(arguments: argparse.Namespace, folder: RunFolder, callbacks: list) -> int:
     result = recipes.run_recipe(arguments.name, arguments.seed, arguments.data_dir, callbacks)
-    out = arguments.out or Path("runs") / (f"recipe-{arguments.name}-"
-                                           f"{time.strftime('%Y%m%d-%H%M%S')}")
     config = {"command": "recipe", "recipe": arguments.name, "data": result.recipe.data,
               "setup": result.recipe.describe(), "article": result.recipe.article,
               "seed": arguments.seed, "seconds": round(result.seconds, 3),
               "measured": result.measured, "test_accuracy": result.test_accuracy,
               "train_accuracy": result.train_accuracy, "nnscratch_version": __version__}
     result.network.metadata["class_names"] = result.class_names
-    written = save_run(out, result.network, result.history, config, result.X_test,
-                       result.y_test, result.class_names, plots=not arguments.no_plots)
+    problems: list[str] = []
+    with _DeferSignals():
+        out, written = save_run_folder(folder, result.network, result.history, config,
+                                       result.X_test, result.y_test, result.class_names, None,
+                                       not arguments.no_plots, problems)
+    for problem in problems:
+        log(f"warning: {problem}")
     print(result.report())
     print(f"saved the run in {out}: {', '.join(path.name for path in written)}")
     return 0

@@ -10,25 +10,120 @@
     <folder>/first_layer_weights.png  for image inputs
     <folder>/gradient_norms.png       gradient magnitude per layer across training, if recorded
 
-Every file is written atomically. The plots need matplotlib (``pip install nnscratch[plot]``);
-without it the run is saved without them.
+A run folder appears complete or not at all. ``RunFolder`` creates a hidden working folder
+beside the target (``.<name>.partial-<pid>``) before training starts, which also proves the
+place writable; the files are written there, and ``commit`` renames it to its name in one
+step. A name already taken by another run is never reused (default names get a suffix, -2,
+-3, ...) or replaced unless asked (``overwrite``). Working folders of processes that were
+killed are removed by the next run in the same place. The plots need matplotlib
+(``pip install nnscratch[plot]``); a plot that fails is reported and left out, never the model.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import json
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ._files import atomic_write, atomic_write_text
+from ._files import WriteError, atomic_write, atomic_write_text, process_is_running
 from .callbacks import History
 from .metrics import confusion_matrix
 from .network import Sequential
+
+
+class RunFolderError(OSError):
+    """A run folder that cannot be used: the message names it, the reason and the fix."""
+
+
+class RunFolder:
+    """Where a run is written: a hidden working folder, renamed into place by ``commit``.
+
+    ``target`` is the folder the run should have; with ``unique`` (default names), a taken
+    name gets the next free suffix instead of failing. Creating the RunFolder checks the
+    place at once, so a bad ``--out`` is reported before any training.
+    """
+
+    def __init__(self, target: str | os.PathLike, overwrite: bool = False, unique: bool = False):
+        self.target = Path(target)
+        self.overwrite = overwrite
+        self.unique = unique
+        if self.target.exists() and not self.target.is_dir():
+            raise RunFolderError(f"Cannot save the run in {self.target}: it is a file, not a "
+                                 "folder. Choose another place with --out.")
+        if _is_nonempty_dir(self.target) and not (overwrite or unique):
+            raise RunFolderError(f"{self.target} already holds files (an earlier run?), which "
+                                 "this run would mix with its own. Choose another --out, or "
+                                 "pass --overwrite to replace that folder.")
+        parent = self.target.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            remove_abandoned_folders(parent)
+            self.path = parent / f".{self.target.name}.partial-{os.getpid()}"
+            shutil.rmtree(self.path, ignore_errors=True)
+            self.path.mkdir()
+        except OSError as error:
+            raise RunFolderError(f"Cannot save the run in {self.target}: "
+                                 f"{error.strerror or error}. Choose a folder you can write to "
+                                 "with --out.") from None
+
+    def commit(self) -> Path:
+        """Rename the working folder to the target (or the next free name); return where."""
+        candidates = [self.target]
+        if self.unique:
+            candidates += [self.target.with_name(f"{self.target.name}-{number}")
+                           for number in range(2, 1000)]
+        for candidate in candidates:
+            if _is_nonempty_dir(candidate) and self.overwrite and candidate == self.target:
+                return self._replace(candidate)
+            try:  # rename(2) replaces an empty folder and fails on a non-empty one
+                os.rename(self.path, candidate)
+                return candidate
+            except OSError as error:
+                if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR) \
+                        or not self.unique:
+                    raise RunFolderError(f"Cannot move the finished run into {candidate}: "
+                                         f"{error.strerror or error}. It is complete in "
+                                         f"{self.path}; move it yourself.") from None
+        raise RunFolderError(f"Every name from {self.target} to {candidates[-1]} is taken; the "
+                             f"run is complete in {self.path}.")
+
+    def discard(self) -> None:
+        """Remove the working folder and everything in it."""
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def _replace(self, old: Path) -> Path:
+        """Swap the finished run in for ``old``: two renames, then the old one is deleted."""
+        aside = old.with_name(f".{old.name}.replaced-{os.getpid()}")
+        shutil.rmtree(aside, ignore_errors=True)
+        os.rename(old, aside)
+        os.rename(self.path, old)
+        shutil.rmtree(aside, ignore_errors=True)
+        return old
+
+
+def remove_abandoned_folders(parent: Path) -> list[Path]:
+    """Delete the ``.<name>.partial-<pid>`` working folders of processes no longer running."""
+    removed = []
+    for candidate in parent.glob(".*.partial-*"):
+        pid_text = candidate.name.rsplit("-", 1)[-1]
+        if candidate.is_dir() and pid_text.isdigit() and not process_is_running(int(pid_text)):
+            shutil.rmtree(candidate, ignore_errors=True)
+            removed.append(candidate)
+    return removed
+
+
+def _is_nonempty_dir(path: Path) -> bool:
+    try:
+        return path.is_dir() and any(path.iterdir())
+    except OSError:
+        return True
 
 
 def can_plot() -> bool:
@@ -40,17 +135,15 @@ def save_run(folder: str | os.PathLike, network: Sequential, history: History,
              config: dict[str, Any], X_test: np.ndarray | None = None,
              y_test: np.ndarray | None = None, class_names: list[str] | None = None,
              gradient_norms: dict[str, list[float]] | None = None,
-             plots: bool = True) -> list[Path]:
-    """Write the run into ``folder`` (created if needed); return the files written.
+             plots: bool = True, problems: list[str] | None = None) -> list[Path]:
+    """Write the run's files into ``folder`` (which must exist); return the files written.
 
-    ``gradient_norms`` is what a GradientNormRecorder recorded during training.
+    The model, history and config come first; a plot that fails is left out and described in
+    ``problems`` (if given) rather than losing the rest. ``gradient_norms`` is what a
+    GradientNormRecorder recorded during training. Write into a RunFolder's ``path`` and
+    commit it, so the run appears only when complete.
     """
     folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OSError(f"Cannot create the run folder {folder}: {error.strerror or error}. "
-                      "Choose another with --out.") from None
     record = {"history": history.history, "epochs": history.epoch,
               "stop_reason": history.stop_reason}
     written = [network.save(folder / "model.npz",
@@ -60,7 +153,7 @@ def save_run(folder: str | os.PathLike, network: Sequential, history: History,
     written.append(_write_text(folder / "config.json", json.dumps(config, indent=2)))
     if plots and can_plot():
         written += _save_plots(folder, network, history, X_test, y_test, class_names,
-                               gradient_norms)
+                               gradient_norms, problems if problems is not None else [])
     return written
 
 
@@ -96,25 +189,33 @@ def _history_csv(history: History) -> str:
 def _save_plots(folder: Path, network: Sequential, history: History,
                 X_test: np.ndarray | None, y_test: np.ndarray | None,
                 class_names: list[str] | None,
-                gradient_norms: dict[str, list[float]] | None) -> list[Path]:
+                gradient_norms: dict[str, list[float]] | None, problems: list[str]) -> list[Path]:
     from . import plots
 
-    figures: dict[str, Any] = {"history.png": plots.plot_history(history)}
+    drawings: dict[str, Any] = {"history.png": lambda: plots.plot_history(history)}
     is_image = math.isqrt(network.n_inputs) ** 2 == network.n_inputs
     if X_test is not None and y_test is not None and network.loss is not None \
             and network.loss.task == "multiclass":
         predicted = network.predict(X_test)
         matrix = confusion_matrix(y_test, predicted, n_classes=network.n_outputs)
-        ax = plots.plot_confusion_matrix(matrix, class_names)
-        figures["confusion_matrix.png"] = ax.figure
+        drawings["confusion_matrix.png"] = \
+            lambda: plots.plot_confusion_matrix(matrix, class_names).figure
         if is_image:
-            figures["predictions.png"] = plots.plot_prediction_grid(X_test, y_test, predicted,
-                                                                    class_names)
+            drawings["predictions.png"] = lambda: plots.plot_prediction_grid(
+                X_test, y_test, predicted, class_names)
     if is_image and network.n_inputs > 4:
-        figures["first_layer_weights.png"] = plots.plot_first_layer_weights(network)
+        drawings["first_layer_weights.png"] = lambda: plots.plot_first_layer_weights(network)
     if gradient_norms:
-        figures["gradient_norms.png"] = plots.plot_gradient_norms(gradient_norms).figure
-    return [save_figure(figure, folder / name) for name, figure in figures.items()]
+        drawings["gradient_norms.png"] = lambda: plots.plot_gradient_norms(gradient_norms).figure
+    written = []
+    for name, draw in drawings.items():
+        try:
+            written.append(save_figure(draw(), folder / name))
+        except WriteError:
+            raise
+        except Exception as error:  # a plot is a bonus: never lose the run over one
+            problems.append(f"{name} was not drawn ({type(error).__name__}: {error})")
+    return written
 
 
 def save_figure(figure: Any, path: Path) -> Path:

@@ -132,6 +132,27 @@ def load(path: str | os.PathLike) -> Sequential:
                              "with net.save(path).") from None
 
 
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The metadata of a saved model, reading only its config (not its weights)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No model file at {str(path)!r}.")
+    try:
+        if path.suffix == ".safetensors":
+            with path.open("rb") as file:
+                header, _ = _read_safetensors_header(file, path.stat().st_size)
+            text = header["__metadata__"]["nnscratch_config"].encode("utf-8")
+            return parse_config(text)["metadata"]
+        with zipfile.ZipFile(path) as archive:
+            return _read_npz_config(archive, _check_members(archive, path.stat().st_size)
+                                    )["metadata"]
+    except ModelFileError as error:
+        raise ModelFileError(f"{path} is not a loadable nnscratch model: {error}") from None
+    except (Exception, RecursionError) as error:
+        raise ModelFileError(f"{path} is not a loadable nnscratch model: the file is damaged "
+                             f"({type(error).__name__}: {error})") from None
+
+
 # ----------------------------------------------------------------------------------------------
 # The config: what the file promises, checked before anything is built
 
@@ -443,14 +464,7 @@ def _load_npz(path: Path) -> Sequential:
     archive_size = path.stat().st_size
     with zipfile.ZipFile(path) as archive:
         infos = _check_members(archive, archive_size)
-        if "config" not in infos:
-            raise ModelFileError("it has no config array (was it written by net.save?)")
-        if infos["config"].file_size > MAX_CONFIG_BYTES + 4096:
-            raise ModelFileError(f"its config takes {infos['config'].file_size:,} bytes, more "
-                                 f"than the {MAX_CONFIG_BYTES:,} allowed")
-        config_array = np.empty(infos["config"].file_size, dtype=np.uint8)
-        length = _read_member(archive, infos["config"], config_array, exact_shape=False)
-        config = parse_config(config_array[:length].tobytes())
+        config = _read_npz_config(archive, infos)
         shapes = parameter_shapes(config)
         slots = _optimizer_slots(config, shapes)
         expected = {f"params/{name}" for name in shapes} | set(slots) | {"config"}
@@ -475,6 +489,18 @@ def _load_npz(path: Path) -> Sequential:
             optimizer_state.setdefault(index, {})[slot] = state
     _restore_state(network, config, optimizer_state)
     return network
+
+
+def _read_npz_config(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]
+                     ) -> dict[str, Any]:
+    if "config" not in infos:
+        raise ModelFileError("it has no config array (was it written by net.save?)")
+    if infos["config"].file_size > MAX_CONFIG_BYTES + 4096:
+        raise ModelFileError(f"its config takes {infos['config'].file_size:,} bytes, more "
+                             f"than the {MAX_CONFIG_BYTES:,} allowed")
+    config_array = np.empty(infos["config"].file_size, dtype=np.uint8)
+    length = _read_member(archive, infos["config"], config_array, exact_shape=False)
+    return parse_config(config_array[:length].tobytes())
 
 
 def _check_members(archive: zipfile.ZipFile, archive_size: int) -> dict[str, zipfile.ZipInfo]:

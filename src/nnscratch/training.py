@@ -33,7 +33,14 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import all_finite, check_features, check_float, check_int, check_sample_count, fail
+from ._validation import (
+    all_finite,
+    check_features,
+    check_float,
+    check_int,
+    check_sample_count,
+    fail,
+)
 from .activations import sigmoid, softmax
 from .callbacks import Callback, History, ProgressLogger
 from .losses import Loss, get_loss
@@ -156,6 +163,7 @@ def fit(
                 callback.on_epoch_end(epoch, logs)
             if interrupt.requested:
                 model.stop_reason = "interrupted"
+                history.stop_signal = interrupt.signal_number
             if interrupt.requested or model.stop_training:
                 break
     for callback in everyone:
@@ -501,26 +509,34 @@ def _divergence_message(what: str, optimizer: Optimizer, where: str, outcome: st
             f"the inputs (e.g. to [0, 1] or zero mean and unit variance). {outcome}")
 
 
-class _StopOnInterrupt:
-    """Turn the first Ctrl-C during fit into a request to stop after the current batch.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
 
-    A second Ctrl-C raises KeyboardInterrupt at once. Only the main thread can receive signals,
+
+class _StopOnInterrupt:
+    """Turn the first Ctrl-C, SIGTERM or SIGHUP during fit into a request to stop after the
+    current batch; ``signal_number`` says which arrived.
+
+    A second one raises KeyboardInterrupt at once. Only the main thread can receive signals,
     so elsewhere this does nothing.
     """
 
     def __enter__(self) -> _StopOnInterrupt:
         self.requested = False
-        self.previous = None
+        self.signal_number: int | None = None
+        self.previous: dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self._handle)
+            for number in STOP_SIGNALS:
+                self.previous[number] = signal.getsignal(number)
+                signal.signal(number, self._handle)
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+        self.signal_number = signum
 
     def __exit__(self, *exc_info: Any) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for number, handler in self.previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
