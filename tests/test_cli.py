@@ -207,7 +207,7 @@ def test_bad_files_for_predict_and_evaluate(digits_run, tmp_path, capsys):
     assert main(["predict", str(digits_run), str(tmp_path / "wide.npy")]) == 2
     assert "shape (2, 65)" in capsys.readouterr().err
     (tmp_path / "fake.png").write_text("not an image")
-    assert main(["predict", str(digits_run), str(tmp_path / "fake.png")]) == 2
+    assert main(["predict", str(digits_run), str(tmp_path / "fake.png")]) == 1  # damaged file
     assert "not an image Pillow can read" in capsys.readouterr().err
     assert main(["predict", str(digits_run), str(tmp_path / "absent.png")]) == 1
     assert "No input file" in capsys.readouterr().err

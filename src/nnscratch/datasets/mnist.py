@@ -20,12 +20,17 @@ from .idx import IDXError, parse_idx
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+# 60,000 and 10,000 images of 28x28 bytes and their labels, each after a 16- or 8-byte header
+SIZES = dict(zip(FILES, (16 + 60_000 * 784, 8 + 60_000, 16 + 10_000 * 784, 8 + 10_000),
+                 strict=True))
+
 
 @dataclass(frozen=True)
 class IDXDataSet:
     """Where a data set's four files come from, and what their decompressed bytes hash to."""
 
     sha256: dict[str, str]  # file (without .gz) -> SHA-256 of the decompressed IDX bytes
+    sizes: dict[str, int]  # file (without .gz) -> the decompressed IDX file's size in bytes
     mirrors: tuple[str, ...]
     classes: tuple[str, ...]
 
@@ -38,6 +43,7 @@ DATA_SETS = {
             "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
             "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
         ), strict=True)),
+        sizes=SIZES,
         mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/",
                  "https://storage.googleapis.com/cvdf-datasets/mnist/"),
         classes=tuple(str(digit) for digit in range(10)),
@@ -49,8 +55,10 @@ DATA_SETS = {
             "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
             "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
         ), strict=True)),
-        mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-                 "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/"),
+        sizes=SIZES,
+        mirrors=("https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
+                 "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/"
+                 "fashion/"),
         classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                  "Sneaker", "Bag", "Ankle boot"),
     ),
@@ -91,7 +99,8 @@ def download_dataset(name: str, data_dir: str | os.PathLike | None = None,
         path = _find(root, name, f"{file}.gz")
         if path is None:
             path = fetch(f"{file}.gz", spec.sha256[file], root / name,
-                         mirrors if mirrors is not None else spec.mirrors, progress)
+                         mirrors if mirrors is not None else spec.mirrors, progress,
+                         max_bytes=spec.sizes[file])
         paths.append(path)
     return paths
 
@@ -114,7 +123,8 @@ def load_idx_dataset(name: str, data_dir: str | os.PathLike | None, download: bo
     arrays = []
     for file, path in zip(FILES, paths, strict=True):
         try:
-            arrays.append(parse_idx(read_checked(path, spec.sha256[file]), str(path)))
+            arrays.append(parse_idx(read_checked(path, spec.sha256[file], spec.sizes[file]),
+                                    str(path)))
         except IDXError as error:
             raise DataError(f"{error}. Delete it and load the data set again.") from None
     train_images, train_labels, test_images, test_labels = arrays
