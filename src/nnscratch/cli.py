@@ -72,10 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(arguments: argparse.Namespace) -> int:
     prefix = f"nnscratch {arguments.command}"
     try:
-        return int(arguments.run(arguments))
+        with _SignalsInterrupt() as signals:
+            return int(arguments.run(arguments))
     except KeyboardInterrupt:
         log(f"\n{prefix}: interrupted")
-        return 130
+        return 128 + (signals.signal_number or signal.SIGINT)
     except (FileNotFoundError, ModelFileError, DataError, TrainingDivergedError,
             OSError) as error:
         log(f"{prefix}: {error}")
@@ -342,15 +343,17 @@ def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
             f"optimizer: {optimizer!r}, batch size {arguments.batch_size or 'full'}, "
             f"{epochs} epochs")
     start = time.perf_counter()
-    try:
-        history = net.fit(X_train, y_train, loss="cross_entropy", optimizer=optimizer,
-                          epochs=epochs, batch_size=arguments.batch_size,
-                          validation_split=validation_split, seed=arguments.seed,
-                          callbacks=callbacks)
-    except KeyboardInterrupt:  # a second signal: stop at once, keep the best epoch so far
-        history = _abandoned_history(net, best)
-    seconds = time.perf_counter() - start
-    with _DeferSignals() as deferred:  # from here on, a signal waits for the save to finish
+    # fit handles signals while it runs (stop after the batch); around it, from here on, a
+    # signal waits for the run to be saved
+    with _DeferSignals() as deferred:
+        try:
+            history = net.fit(X_train, y_train, loss="cross_entropy", optimizer=optimizer,
+                              epochs=epochs, batch_size=arguments.batch_size,
+                              validation_split=validation_split, seed=arguments.seed,
+                              callbacks=callbacks)
+        except KeyboardInterrupt:  # a second signal: stop at once, keep the best epoch so far
+            history = _abandoned_history(net, best)
+        seconds = time.perf_counter() - start
         net.metadata["class_names"] = class_names
         scores = net.evaluate(X_test, y_test)
         held_out = "test" if arguments.data != "xor" else "XOR (the four points; no held-out set)"
@@ -449,6 +452,29 @@ def save_run_folder(folder: RunFolder, net: Sequential, history: History,
             raise OSError(f"{reason} The trained model could not be saved anywhere.") from None
         raise OSError(f"{reason} The trained model was saved to {rescue} instead.") from None
     return out, [out / path.name for path in written]
+
+
+class _SignalsInterrupt:
+    """Outside training and saving, SIGTERM and SIGHUP interrupt a command as Ctrl-C does
+    (KeyboardInterrupt), so it cleans up and exits with 128 + the signal's number."""
+
+    def __enter__(self) -> _SignalsInterrupt:
+        self.signal_number: int | None = None
+        self.previous: dict[int, object] = {}
+        if threading.current_thread() is threading.main_thread():
+            for number in STOP_SIGNALS:
+                self.previous[number] = signal.getsignal(number)
+                signal.signal(number, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.signal_number = signum
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc_info: object) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler if handler is not None  # type: ignore[arg-type]
+                          else signal.SIG_DFL)
 
 
 class _DeferSignals:

@@ -120,16 +120,20 @@ def load_idx_dataset(name: str, data_dir: str | os.PathLike | None, download: bo
                             f"Run `nnscratch download {name}`, pass download=True, or point "
                             "data_dir (or NNSCRATCH_DATA) at the folder that holds them.")
         paths = [path for path in found if path is not None]
-    arrays = []
-    for file, path in zip(FILES, paths, strict=True):
-        try:
-            arrays.append(parse_idx(read_checked(path, spec.sha256[file], spec.sizes[file]),
-                                    str(path)))
-        except IDXError as error:
-            raise DataError(f"{error}. Delete it and load the data set again.") from None
+    arrays = [read_idx_file(path, spec.sha256[file], spec.sizes[file])
+              for file, path in zip(FILES, paths, strict=True)]
     train_images, train_labels, test_images, test_labels = arrays
     return (_images(train_images, flatten), train_labels.astype(np.int64),
             _images(test_images, flatten), test_labels.astype(np.int64))
+
+
+def read_idx_file(path: Path, sha256: str, max_bytes: int) -> np.ndarray:
+    """The array in the gzipped IDX file ``path``, whose decompressed bytes (at most
+    ``max_bytes``) must hash to ``sha256``; any fault is a DataError naming the file."""
+    try:
+        return parse_idx(read_checked(path, sha256, max_bytes), str(path))
+    except IDXError as error:
+        raise DataError(f"{error}. Delete it and load the data set again.") from None
 
 
 def _find(root: Path, name: str, file_name: str) -> Path | None:
