@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import assert_same_weights
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import nnscratch as ns
 from nnscratch.datasets import load_digits
@@ -293,3 +295,249 @@ def test_a_failed_save_leaves_the_previous_file_intact(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
     monkeypatch.undo()
     assert_same_weights(ns.load(path), original)
+
+
+# ---- promise: save() never writes what load() refuses ------------------------------------------
+
+JSON_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),
+                        st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8),
+                        st.binary(max_size=4), st.tuples(st.integers()), st.sets(st.integers()))
+METADATA = st.dictionaries(st.one_of(st.text(max_size=6), st.integers(), st.none()),
+                           st.recursive(JSON_LEAVES, lambda inner: st.one_of(
+                               st.lists(inner, max_size=3),
+                               st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+                               max_leaves=12), max_size=4)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sizes=st.lists(st.integers(1, 12), min_size=2, max_size=4),
+       activation=st.sampled_from(["relu", "tanh", "sigmoid", "leaky_relu", "identity"]),
+       dropout=st.sampled_from([0.0, 0.3]), dtype=st.sampled_from(["float32", "float64"]),
+       optimizer=st.sampled_from([None, "sgd", "momentum", "rmsprop", "adam", "adamw"]),
+       metadata=METADATA, suffix=st.sampled_from([".npz", ".safetensors"]),
+       poison=st.sampled_from([None, "nan", "inf", "dtype", "shape", "state"]))
+def test_promise_load_of_save_predicts_bit_identically_or_save_refuses_clearly(
+        tmp_path, sizes, activation, dropout, dtype, optimizer, metadata, suffix, poison):
+    net = ns.MLP(sizes, activation=activation, dropout=dropout, seed=0, dtype=dtype,
+                 loss="cross_entropy" if sizes[-1] > 1 else "mse")
+    X = np.random.default_rng(0).random((6, sizes[0]))
+    if optimizer is not None:
+        y = np.arange(6) % sizes[-1] if sizes[-1] > 1 else np.ones(6)
+        net.fit(X, y, optimizer=optimizer, epochs=1, batch_size=3, seed=0)
+    net.metadata = metadata
+    weight = net.layers[0].params["W"]
+    if poison == "nan":
+        weight[0, 0] = np.nan
+    elif poison == "inf":
+        weight[-1, -1] = -np.inf
+    elif poison == "dtype":
+        net.layers[0].params["W"] = weight.astype(np.float16)
+    elif poison == "shape":
+        net.layers[0].params["W"] = weight[:, :1] if weight.shape[1] > 1 else weight.T.copy()
+    elif poison == "state" and net.optimizer is not None and net.optimizer.state:
+        next(iter(net.optimizer.state[0].values()))[...] = np.inf
+    path = tmp_path / f"model{suffix}"
+    path.unlink(missing_ok=True)
+    try:
+        net.save(path)
+    except (ValueError, TypeError) as error:
+        assert "cannot be saved" in str(error) or "metadata must be" in str(error)
+        assert not path.exists()
+        return
+    loaded = ns.load(path)
+    expected = net.forward(X.astype(dtype))
+    assert loaded.forward(X.astype(dtype)).tobytes() == expected.tobytes()
+
+
+def test_promise_save_refuses_nan_weights_and_keeps_the_previous_file(tmp_path):
+    net = trained()
+    path = net.save(tmp_path / "model.npz")
+    before = path.read_bytes()
+    net.layers[0].params["W"][3, 4] = np.nan
+    with pytest.raises(ValueError, match=r"0\.W holds NaN or infinite values, which load\(\) "
+                                         r"refuses"):
+        net.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+def nested(depth):
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("metadata, message", [
+    ({"x": float("nan")}, "not plain JSON"),
+    ({"x": object()}, "not plain JSON"),
+    ({"x": "y" * (17 * 2**20)}, "more than the"),
+    ({"x": nested(70)}, "nests deeper"),
+])
+def test_promise_save_refuses_metadata_that_load_would_refuse(tmp_path, metadata, message):
+    with pytest.raises(ValueError, match=message):
+        trained().save(tmp_path / "model.npz", metadata=metadata)
+    assert not list(tmp_path.iterdir())
+
+
+def test_promise_a_save_is_verified_by_loading_it_back(tmp_path, monkeypatch):
+    from nnscratch import serialization
+
+    real_savez = np.savez
+
+    def corrupting_savez(file, **arrays):  # a writer that silently damages one weight
+        arrays["params/0.W"] = arrays["params/0.W"] + 1
+        real_savez(file, **arrays)
+
+    monkeypatch.setattr(serialization.np, "savez", corrupting_savez)
+    with pytest.raises(ValueError, match="does not read back bit for bit"):
+        trained().save(tmp_path / "model.npz")
+    assert not list(tmp_path.iterdir())
+
+
+# ---- promise: integrity, as the reference implementations check it ------------------------------
+
+@pytest.fixture
+def model_file(tmp_path):
+    return trained().save(tmp_path / "model.npz")
+
+
+def test_promise_a_flipped_weight_byte_fails_the_zip_crc(model_file):
+    saved = model_file
+    with zipfile.ZipFile(saved) as archive:
+        info = archive.getinfo("params/0.W.npy")
+    data = bytearray(saved.read_bytes())
+    data[info.header_offset + 30 + len(info.filename) + 200] ^= 0x01  # inside W's data
+    saved.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="CRC"):
+        ns.load(saved)
+
+
+def rewrite_safetensors(path, change_header=None, tail=b"", raw_header=None):
+    data = path.read_bytes()
+    length = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + length])
+    if change_header is not None:
+        change_header(header)
+    encoded = raw_header(header) if raw_header else json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + data[8 + length:] + tail)
+
+
+def overlap(header):
+    header["0.bias"]["data_offsets"] = header["0.weight"]["data_offsets"][:1] + [
+        header["0.weight"]["data_offsets"][0] + 64]
+
+
+@pytest.mark.parametrize("change, tail, raw, message, reference_refuses", [
+    (overlap, b"", None, "overlap or leave a gap", True),
+    (None, b"junk", None, "trailing bytes", True),
+    (None, b"", lambda h: json.dumps(h).replace('"0.bias": ', '"0.bias": {}, "0.bias": ', 1)
+     .encode(), "repeats the keys", None),
+    (lambda h: h["__metadata__"].update(format=1), b"", None, "map of strings to strings", True),
+    (lambda h: h["0.bias"].update(dtype="F16"), b"", None, "dtype", False),  # not our dtype
+    (lambda h: h["0.bias"].update(extra=1), b"", None, "dtype", None),
+])
+def test_promise_malformed_safetensors_are_refused_as_the_reference_refuses_them(
+        tmp_path, change, tail, raw, message, reference_refuses):
+    path = trained().save(tmp_path / "model.safetensors")
+    rewrite_safetensors(path, change, tail, raw)
+    with pytest.raises(ModelFileError, match=message):
+        ns.load(path)
+    if reference_refuses:
+        safetensors_numpy = pytest.importorskip("safetensors.numpy")
+        with pytest.raises(Exception):  # noqa: B017 - the reference refuses it, in its own way
+            safetensors_numpy.load_file(path)
+
+
+# ---- promise: bounded resources, documented errors only -----------------------------------------
+
+def test_promise_a_small_file_cannot_make_load_allocate_gigabytes(tmp_path):
+    import tracemalloc
+
+    config = {**config_of(read_npz_members(trained().save(tmp_path / "m.npz"))),
+              "optimizer": None}
+    config["layers"] = [{"type": "Dense", "config": {"in_features": 2**14,
+                                                     "out_features": 2**14}}]
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.npy", npy(encode(config)))
+        header = npy(np.zeros(0, np.float32))[:0] + npy_header((2**14, 2**14), np.float32)
+        archive.writestr("params/0.W.npy", header + b"\0" * 2**20)  # 1 MiB of the 1 GiB claimed
+        archive.writestr("params/0.b.npy", npy(np.zeros(2**14, np.float32)))
+    assert path.stat().st_size < 10_000
+    tracemalloc.start()
+    with pytest.raises(ModelFileError, match="params/0.W"):
+        ns.load(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 20 * 2**20
+
+
+def test_promise_load_draws_no_random_weights_and_reads_into_the_parameters(tmp_path):
+    import tracemalloc
+
+    net = ns.MLP([512, 512, 256, 10], seed=0)
+    path = net.save(tmp_path / "model.npz", include_optimizer=False)
+    param_bytes = net.n_params * 4
+    state = net.rng.bit_generator.state
+    tracemalloc.start()
+    loaded = ns.load(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert loaded.rng.bit_generator.state == state  # the generator was not advanced
+    # parameters + their (zeroed) gradients + read buffers; a draw-then-copy needs more
+    assert peak < 2 * param_bytes + 12 * 2**20
+
+
+@pytest.mark.parametrize("damage", ["deep json", "encrypted", "method", "directory", "duplicate"])
+def test_promise_only_model_file_error_escapes(model_file, damage):
+    saved = model_file
+    members = {name: data for name, data in raw_members(saved).items()}
+    if damage == "deep json":
+        text = b'{"format": "nnscratch", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+        members["config.npy"] = npy(np.frombuffer(text, np.uint8))
+        write_raw(saved, members)
+    elif damage == "duplicate":
+        write_raw(saved, members, duplicate="params/0.b.npy")
+    elif damage == "directory":
+        members["params/"] = b""
+        write_raw(saved, members)
+    else:
+        data = bytearray(saved.read_bytes())
+        central = data.find(b"PK\x01\x02")  # the central directory's first entry
+        if damage == "encrypted":
+            data[central + 8] |= 1
+        else:
+            data[central + 10] = 99
+        saved.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match=str(saved)):
+        ns.load(saved)
+
+
+def npy(array):
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def npy_header(shape, dtype):
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": np.lib.format.dtype_to_descr(
+        np.dtype(dtype)), "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+def raw_members(path):
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def write_raw(path, members, duplicate=None):
+    import warnings
+
+    with zipfile.ZipFile(path, "w") as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, data in members.items():
+            archive.writestr(name, data)
+        if duplicate:
+            archive.writestr(duplicate, members[duplicate])

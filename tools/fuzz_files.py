@@ -267,9 +267,11 @@ def mutate_npz(data: bytes, rng: np.random.Generator) -> bytes:
             members[config_index] = ("config.npy", npy_bytes(np.frombuffer(text, np.uint8)))
     elif kind == 9:  # an encrypted-flag or unsupported compression method
         raw = bytearray(zip_bytes(members))
-        position = raw.find(b"PK\x03\x04")
-        raw[position + 6] |= 1 if rng.random() < 0.5 else 0
-        raw[position + 8] = int(rng.choice([1, 6, 12, 14, 99]))
+        position = raw.find(b"PK\x01\x02")  # a central directory entry, which zipfile reads
+        if rng.random() < 0.5:
+            raw[position + 8] |= 1
+        else:
+            raw[position + 10] = int(rng.choice([1, 6, 12, 14, 99]))
         return bytes(raw)
     else:  # a config that is not a uint8 array
         text_array = np.frombuffer(json.dumps(config).encode(), np.uint8)
