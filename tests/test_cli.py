@@ -218,3 +218,144 @@ def test_python_dash_m_runs_the_command_without_a_traceback():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and "--epochs" in done.stderr
+
+
+# ---- promises of a run: pipes, signals during the save, full disks, resume, bad --out ----------
+
+QUICK = ["train", "--epochs", "3", "--verbose", "2"]
+
+
+def check_complete_run(folder, epochs):
+    history = json.loads((folder / "history.json").read_text())
+    config = json.loads((folder / "config.json").read_text())
+    assert len(history["epochs"]) == config["epochs_run"] == epochs
+    assert ns.load(folder / "model.npz").n_inputs == 64
+
+
+def test_promise_closed_stdout_and_stderr_never_stop_training_or_lose_the_run(tmp_path):
+    shell = (f"{sys.executable} -m nnscratch {' '.join(QUICK)} --out {tmp_path / 'a'} "
+             f"| head -c 0; {sys.executable} -m nnscratch {' '.join(QUICK)} "
+             f"--out {tmp_path / 'b'} >&- 2>&-; echo $?")
+    result = subprocess.run(["bash", "-c", "set -o pipefail; " + shell], capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert result.stdout.strip() == "0", result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+    check_complete_run(tmp_path / "a", 3)
+    check_complete_run(tmp_path / "b", 3)
+
+
+def test_promise_signals_during_the_save_wait_for_it(tmp_path, monkeypatch, capsys):
+    from nnscratch import cli
+
+    real_save_run = cli.save_run
+
+    def signalled_save_run(*arguments, **options):
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGINT)  # a second, different signal: still the save goes on
+        return real_save_run(*arguments, **options)
+
+    monkeypatch.setattr(cli, "save_run", signalled_save_run)
+    assert main([*QUICK, "--no-plots", "--out", str(tmp_path / "run")]) == 128 + signal.SIGINT
+    err = capsys.readouterr().err
+    assert "saving the run first" in err and "Resume with" in err
+    check_complete_run(tmp_path / "run", 3)
+
+
+def test_promise_a_full_disk_names_the_folder_and_rescues_the_model(tmp_path, monkeypatch,
+                                                                    capsys):
+    import errno
+    import tempfile
+
+    from nnscratch import runs
+    from nnscratch._files import WriteError
+
+    def full(path, text):
+        raise WriteError(errno.ENOSPC, f"Cannot write {str(path)!r}: No space left on device.")
+
+    monkeypatch.setattr(runs, "atomic_write_text", full)
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    assert main([*QUICK, "--no-plots", "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    rescued = tmp_path / "nnscratch-rescued-run.npz"
+    assert f"Cannot save the run in {tmp_path / 'run'}" in err and "No space left" in err
+    assert f"saved to {rescued} instead" in err
+    assert ns.load(rescued).n_inputs == 64
+    assert sorted(p.name for p in tmp_path.iterdir()) == [rescued.name]
+
+
+@pytest.mark.parametrize("make_out, message", [
+    (lambda tmp: (tmp / "file").write_text("x") and tmp / "file", "is a file, not a folder"),
+    (lambda tmp: (tmp / "older").mkdir() or (tmp / "older" / "model.npz").write_text("x")
+     and tmp / "older", "already holds files"),
+])
+def test_promise_a_bad_out_is_refused_before_training(tmp_path, capsys, make_out, message):
+    out = make_out(tmp_path)
+    start = time.perf_counter()
+    assert main(["train", "--epochs", "500", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "epoch" not in err and len(err.strip().splitlines()) == 1
+    assert time.perf_counter() - start < 5
+
+
+def test_promise_overwrite_replaces_an_older_run_only_once_the_new_one_is_complete(
+        digits_run, tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "stale.txt").write_text("from an older run")
+    assert main([*QUICK, "--no-plots", "--out", str(out), "--overwrite"]) == 0
+    assert not (out / "stale.txt").exists()
+    check_complete_run(out, 3)
+
+
+def test_promise_resume_records_the_models_real_architecture(digits_run, tmp_path, capsys):
+    first = tmp_path / "first"
+    assert main(["train", "--layers", "12", "--activation", "tanh", "--dropout", "0",
+                 "--epochs", "2", "--verbose", "0", "--no-plots", "--out", str(first)]) == 0
+    second = tmp_path / "second"
+    assert main(["train", "--resume", str(first / "model.npz"), "--epochs", "3", "--verbose",
+                 "0", "--no-plots", "--out", str(second)]) == 0
+    config = json.loads((second / "config.json").read_text())
+    assert (config["layers"], config["activation"], config["dropout"]) == ([12], "tanh", 0.0)
+
+
+def digit_image(kind):
+    """Test digit 0 of the 8x8 set as a 64x64 picture: dark ink on white, in several forms."""
+    from PIL import Image
+
+    _, _, X_test, _ = load_digits()
+    ink = np.kron(X_test[0].reshape(8, 8), np.ones((8, 8)))  # 1 where the digit is
+    if kind == "8-bit":
+        return Image.fromarray(((1 - ink) * 255).astype(np.uint8), mode="L")
+    if kind == "16-bit":
+        return Image.fromarray(((1 - ink) * 65535).astype(np.uint16))
+    rgba = np.zeros((64, 64, 4), dtype=np.uint8)  # black strokes drawn on a transparent canvas
+    rgba[..., 3] = (ink * 255).astype(np.uint8)
+    return Image.fromarray(rgba, mode="RGBA")
+
+
+def test_promise_16_bit_and_transparent_drawings_read_like_the_plain_image(digits_run, tmp_path,
+                                                                         capsys):
+    pytest.importorskip("PIL", reason="reading images needs Pillow")
+    outputs = {}
+    for kind in ("8-bit", "16-bit", "transparent"):
+        path = tmp_path / f"{kind}.png"
+        digit_image(kind).save(path)
+        assert main(["predict", str(digits_run), str(path), "--top", "3"]) == 0
+        outputs[kind] = capsys.readouterr().out.split(": ", 1)[1]
+    classes = {kind: [guess.split(" (")[0] for guess in text.split(", ")]
+               for kind, text in outputs.items()}
+    assert classes["16-bit"] == classes["8-bit"] == classes["transparent"]
+
+
+@pytest.mark.parametrize("side, message", [(8_000, "8000 x 8000 pixels, more than"),
+                                           (10_000, "decompression bomb")])
+def test_promise_an_image_too_large_to_read_is_refused_unread(digits_run, tmp_path, capsys, side,
+                                                             message):
+    pytest.importorskip("PIL", reason="reading images needs Pillow")
+    from PIL import Image
+
+    path = tmp_path / "huge.png"
+    Image.new("1", (side, side)).save(path)
+    assert main(["predict", str(digits_run), str(path)]) == 1
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
+import nnscratch as ns
 from nnscratch.layers import Dense, Dropout, Layer
 
 
@@ -149,3 +150,21 @@ def test_a_subclass_must_implement_forward_and_backward():
         layer.forward(np.ones((1, 1)))
     with pytest.raises(NotImplementedError, match="backward"):
         layer.backward(np.ones((1, 1)))
+
+
+@pytest.mark.parametrize("init, message", [
+    (lambda shape, rng, dtype: np.zeros((shape[1], shape[0]), dtype), "of shape \\(4, 3\\)"),
+    (lambda shape, rng, dtype: np.zeros(shape, dtype=bool), "a real array"),
+    (lambda shape, rng, dtype: np.zeros(shape, dtype=complex), "a real array"),
+    (lambda shape, rng, dtype: [[0.0] * shape[1]] * shape[0], "a real array"),
+    (lambda shape, rng, dtype: np.full(shape, np.nan), "finite weights"),
+])
+def test_promise_a_custom_initialiser_returning_the_wrong_thing_is_refused(init, message):
+    with pytest.raises(ValueError, match=message):
+        ns.Sequential([ns.Dense(4, 3, init=init)], seed=0)
+
+
+def test_a_custom_initialiser_in_another_float_dtype_is_cast_to_the_network_dtype():
+    net = ns.Sequential([ns.Dense(4, 3, init=lambda shape, rng, dtype: np.ones(shape))], seed=0)
+    assert net.layers[0].params["W"].dtype == np.float32
+    assert (net.layers[0].params["W"] == 1).all()

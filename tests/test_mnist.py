@@ -211,3 +211,120 @@ def test_an_unwritable_cache_folder_says_what_to_do(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(DataError, match=r"Cannot write to the data folder .* NNSCRATCH_DATA"):
         load_mnist(blocker / "cache", mirrors=["http://127.0.0.1:9/"])
+
+
+# ---- promises: bounded reads and downloads, documented errors only -----------------------------
+
+def test_promise_a_flipped_byte_in_a_gz_file_is_a_data_error_not_a_zlib_error(mnist_copy):
+    images = mnist_copy / "t10k-images-idx3-ubyte.gz"
+    data = bytearray(images.read_bytes())
+    for offset in (40, len(data) // 2, len(data) - 6):  # deflate data, then the gzip trailer
+        damaged = bytearray(data)
+        damaged[offset] ^= 0x55
+        images.write_bytes(bytes(damaged))
+        with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte.gz (is not a readable gzip "
+                                            r"file|failed its checksum).*[Dd]elete it"):
+            load_mnist(mnist_copy.parent, download=False)
+
+
+def test_promise_a_gzip_bomb_is_refused_within_the_files_known_size(mnist_copy):
+    import tracemalloc
+
+    labels = mnist_copy / "t10k-labels-idx1-ubyte.gz"
+    labels.write_bytes(gzip.compress(b"\0" * (64 * 2**20), compresslevel=9))  # 64 KiB on disk
+    tracemalloc.start()
+    with pytest.raises(DataError, match=r"decompresses to more than the 10,008 bytes"):
+        load_mnist(mnist_copy.parent, download=False)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 100 * 2**20  # the 47 MB training images are read before the labels
+
+
+class Endless(QuietHandler):
+    """Sends zeros for ever, with no Content-Length."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        try:
+            while True:
+                self.wfile.write(b"\0" * 65536)
+        except OSError:
+            pass
+
+
+class Stalls(QuietHandler):
+    """Sends the headers and a few bytes, then nothing."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "1000000")
+        self.end_headers()
+        self.wfile.write(b"\x1f\x8b")
+        self.wfile.flush()
+        threading.Event().wait(2)
+
+
+def test_promise_a_download_larger_than_the_file_can_be_is_stopped(serve, tmp_path):
+    from nnscratch.datasets.download import fetch
+
+    url = serve(tmp_path, Endless)
+    with pytest.raises(DataError, match=r"(?s)more than the 10,008 bytes the file can have"):
+        fetch("t10k-labels-idx1-ubyte.gz", "0" * 64, tmp_path / "cache", [url], max_bytes=10_008)
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_promise_a_stalled_download_times_out(serve, tmp_path):
+    from nnscratch.datasets.download import fetch
+
+    url = serve(tmp_path, Stalls)
+    with pytest.raises(DataError, match=r"(?s)Could not download .*timed out"):
+        fetch("x.gz", "0" * 64, tmp_path / "cache", [url], timeout=0.5)
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+class Trickles(QuietHandler):
+    """Sends one byte every 50 ms: never stalled, never finished."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "1000000")
+        self.end_headers()
+        try:
+            for _ in range(100):
+                self.wfile.write(b"\0")
+                self.wfile.flush()
+                threading.Event().wait(0.05)
+        except OSError:
+            pass
+
+
+def test_promise_a_download_has_an_overall_deadline(serve, tmp_path):
+    from nnscratch.datasets.download import fetch
+
+    url = serve(tmp_path, Trickles)
+    with pytest.raises(DataError, match=r"(?s)Could not download .*took too long"):
+        fetch("x.gz", "0" * 64, tmp_path / "cache", [url], timeout=1.0, deadline=0.5)
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_promise_part_files_of_killed_downloads_are_removed(shared_data, serve, tmp_path):
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    cache = tmp_path / "cache" / "mnist"
+    cache.mkdir(parents=True)
+    stale = cache / f".t10k-labels-idx1-ubyte.gz.{process.pid}.0badf00d.part"
+    stale.write_bytes(b"\0" * 100_000)
+    load_mnist(tmp_path / "cache", mirrors=[serve(shared_data / "mnist")])
+    assert not stale.exists()
+    assert sorted(path.name for path in cache.iterdir()) == sorted(f"{f}.gz" for f in FILES)
+
+
+def test_promise_every_default_mirror_is_https():
+    from nnscratch.datasets.mnist import DATA_SETS
+
+    mirrors = [mirror for spec in DATA_SETS.values() for mirror in spec.mirrors]
+    assert mirrors and all(mirror.startswith("https://") for mirror in mirrors)

@@ -243,3 +243,13 @@ def test_custom_layers_and_losses_plug_in_like_the_built_ins():
                       batch_size=16, seed=0)
     assert history.history["loss"][-1] < 0.2 * history.history["loss"][0]
     assert "0.s" in [name for name, _, _ in net.named_parameters()]
+
+
+def test_promise_the_same_layer_object_twice_is_refused():
+    relu = ns.ReLU()
+    with pytest.raises(ValueError, match=r"layers\[3\] must be a layer object not already in the "
+                                         r"list.*same object as layers\[1\]"):
+        ns.Sequential([ns.Dense(4, 5), relu, ns.Dense(5, 5), relu, ns.Dense(5, 2)], seed=0)
+    dense = ns.Dense(3, 3)
+    with pytest.raises(ValueError, match=r"same object as layers\[0\]"):
+        ns.Sequential([dense, ns.Tanh(), dense], seed=0)

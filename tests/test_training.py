@@ -316,3 +316,106 @@ def test_bad_arguments_to_fit_get_a_clear_error(arguments, error, message):
 def test_the_first_fit_needs_a_loss():
     with pytest.raises(ValueError, match=r"loss must be given.*'cross_entropy'"):
         ns.MLP([2, 4, 3], seed=0).fit(X_GOOD, Y_GOOD)
+
+
+# ---- promise: a diverging run never keeps or saves non-finite weights --------------------------
+
+def overflowing_run(tmp_path, checkpoint_path=None, epochs=3):
+    """One full batch per epoch and a learning rate so large that the update itself overflows
+    float32: the loss of the batch (computed before the update) is finite, the weights are not."""
+    X = np.random.default_rng(0).random((32, 4)).astype(np.float32) * 1000
+    y = np.arange(32) % 3
+    net = ns.MLP([4, 8, 3], seed=0)
+    callbacks = [] if checkpoint_path is None else [
+        ns.ModelCheckpoint(str(checkpoint_path), monitor="loss")]
+    return net, lambda optimizer: net.fit(X, y, loss="cross_entropy", optimizer=optimizer,
+                                          epochs=epochs, batch_size=None, callbacks=callbacks)
+
+
+@pytest.mark.parametrize("optimizer", [lambda: ns.SGD(lr=1e38),
+                                       lambda: ns.SGD(lr=1e38, momentum=0.9)])
+def test_promise_an_update_that_overflows_the_weights_is_caught_and_undone(tmp_path, optimizer):
+    net, fit = overflowing_run(tmp_path)
+    start = net.get_weights()
+    opt = optimizer()
+    with pytest.raises(ns.TrainingDivergedError, match="weights became NaN or infinite at the "
+                                                      "end of epoch 1"):
+        fit(opt)
+    for before, after in zip(start, net.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
+    assert all(np.isfinite(slot).all() for slots in opt.state.values() for slot in slots.values())
+
+
+def test_promise_model_checkpoint_never_replaces_a_good_file_with_a_broken_one(tmp_path):
+    path = tmp_path / "best.npz"
+    good, fit = overflowing_run(tmp_path, checkpoint_path=path, epochs=1)
+    good.save(path)
+    before = path.read_bytes()
+    with pytest.raises(ns.TrainingDivergedError):
+        fit(ns.SGD(lr=1e38))
+    assert path.read_bytes() == before
+    ns.load(path)
+
+
+def test_promise_model_checkpoint_keeps_a_better_file_from_an_earlier_run(tmp_path):
+    X, y = np.random.default_rng(0).random((64, 4)), np.arange(64) % 2
+    path = tmp_path / "best.npz"
+    strong = ns.MLP([4, 16, 2], seed=0)
+    strong.fit(X, y, loss="cross_entropy", optimizer=ns.Adam(0.01), epochs=40,
+               callbacks=[ns.ModelCheckpoint(str(path), monitor="loss", save_best_only=True)])
+    best_loss = min(strong.history.history["loss"])
+    before = path.read_bytes()
+    weak = ns.MLP([4, 16, 2], seed=1)  # a new run that never gets as good
+    checkpoint = ns.ModelCheckpoint(str(path), monitor="loss", save_best_only=True)
+    weak.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(1e-4), epochs=2,
+             callbacks=[checkpoint])
+    assert min(weak.history.history["loss"]) > best_loss
+    assert path.read_bytes() == before and checkpoint.saved == []
+
+
+def test_promise_train_on_batch_undoes_a_step_that_overflows_the_weights():
+    X = np.random.default_rng(0).random((8, 4)) * 1000
+    net = ns.MLP([4, 8, 3], seed=0)
+    start = net.get_weights()
+    with pytest.raises(ns.TrainingDivergedError, match="weights became NaN or infinite"):
+        net.train_on_batch(X, np.arange(8) % 3, loss="cross_entropy", optimizer=ns.SGD(lr=1e38))
+    for before, after in zip(start, net.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
+
+
+# ---- promise: options that would remove all training are refused --------------------------------
+
+@pytest.mark.parametrize("options, message", [
+    ({"sample_weight": np.full(30, 1e-50)}, "become 0 or infinite in float32"),
+    ({"sample_weight": np.full(30, 1e39)}, "become 0 or infinite in float32"),
+    ({"sample_weight": np.full(30, 1e-9)}, "averages 1e-09"),
+    ({"class_weight": {0: 0.0, 1: 0.0, 2: 0.0}}, "gives every training sample the weight 0"),
+    ({"class_weight": {True: 2.0}}, "keys are class labels"),
+    ({"shuffle": "no"}, "shuffle must be True or False"),
+    ({"shuffle": None}, "shuffle must be True or False"),
+])
+def test_promise_options_that_silently_stop_training_are_refused(options, message):
+    X = np.random.default_rng(0).random((30, 4))
+    net = ns.MLP([4, 5, 3], seed=0)
+    with pytest.raises((ValueError, TypeError), match=message):
+        net.fit(X, np.arange(30) % 3, loss="cross_entropy", epochs=1, **options)
+
+
+def test_weights_that_are_merely_small_still_train():
+    X = np.random.default_rng(0).random((30, 4))
+    net = ns.MLP([4, 5, 3], seed=0)
+    history = net.fit(X, np.arange(30) % 3, loss="cross_entropy", epochs=2,
+                      sample_weight=np.full(30, 1e-3))
+    assert len(history.epoch) == 2
+
+
+def test_promise_one_optimizer_cannot_silently_train_two_networks():
+    X, y = np.random.default_rng(0).random((20, 4)), np.arange(20) % 2
+    optimizer = ns.Adam()
+    first, second = ns.MLP([4, 6, 2], seed=0), ns.MLP([4, 6, 2], seed=1)
+    first.fit(X, y, loss="cross_entropy", optimizer=optimizer, epochs=1)
+    with pytest.raises(ValueError, match="already trains another network"):
+        second.fit(X, y, loss="cross_entropy", optimizer=optimizer, epochs=1)
+    first.fit(X, y, epochs=2)  # its own optimizer still works for it
+    copy = first.copy()  # a copy has its own optimizer
+    copy.fit(X, y, epochs=3)

@@ -311,7 +311,8 @@ def _check_weight_scale(weights: np.ndarray, dtype: Any, name: str) -> np.ndarra
     from 1, or values that round to 0 or infinity in the network's dtype would leave the
     network unchanged or blow it up without a word.
     """
-    cast = weights.astype(dtype)
+    with np.errstate(over="ignore"):
+        cast = weights.astype(dtype)
     mean = float(weights.mean())
     if not weights.any():
         raise ValueError(f"{name} gives every training sample the weight 0, so nothing would be "
