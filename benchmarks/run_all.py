@@ -11,6 +11,7 @@ import time
 import bench_epoch
 import bench_full_batch
 import bench_inference
+import bench_load
 import bench_memory
 import bench_per_sample
 from common import goals_table, machine
@@ -31,6 +32,7 @@ def main() -> None:
     goals += bench_full_batch.run(rounds or 5)
     goals += bench_inference.run(arguments.data_dir, rounds or 21)
     goals += bench_memory.run(arguments.data_dir)
+    goals += bench_load.run(rounds or 5)
     print(f"\n{goals_table(goals)}\n\n(all benchmarks: {time.perf_counter() - start:.0f} s)")
 
 

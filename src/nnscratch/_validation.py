@@ -136,13 +136,13 @@ def from_registry(value: Any, name: str, base: type, registry: dict[str, type]) 
 def all_finite(array: np.ndarray) -> bool:
     """Whether every element of a float array is finite.
 
-    A finite float64 sum proves every element finite without the array-sized temporary that
-    np.isfinite(array).all() needs; only when the sum is not finite are the elements looked at.
+    A sum is NaN or infinite if any term is, so a finite sum (in the array's own dtype: one
+    fast pass, no temporary) proves every element finite; only when the sum is not finite,
+    which may also be an overflow of finite terms, are the elements looked at one by one.
     """
     if array.dtype.kind not in "fc" or array.size == 0:
         return True
     with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.add.reduce(array, axis=None, dtype=np.float64 if array.dtype.kind == "f"
-                                     else np.complex128)):
+        if np.isfinite(np.add.reduce(array, axis=None)):
             return True
     return bool(np.isfinite(array).all())

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import all_finite, check_float, check_int, fail
-from .init import Initializer, get_initializer
+from .init import INITIALIZERS, Initializer, get_initializer
 
 
 class Layer:
@@ -98,17 +98,13 @@ class Dense(Layer):
         init = self.init if self.init is not None else get_initializer(default_init)
         shape = (self.in_features, self.out_features)
         weights = init(shape, rng, dtype)
-        if not isinstance(weights, np.ndarray) or weights.shape != shape \
-                or weights.dtype.kind not in "fiu":
-            fail(f"the initialiser {getattr(init, '__name__', init)!r} of {self!r}",
-                 f"a function returning a real array of shape {shape}", weights,
-                 "An initialiser is init(shape, rng, dtype) -> np.ndarray of that shape.")
-        if not all_finite(weights):
-            fail(f"the initialiser {getattr(init, '__name__', init)!r} of {self!r}",
-                 "a function returning finite weights", weights)
+        if init not in INITIALIZERS.values():  # a user's own: check what it returned
+            _check_initial_weights(weights, shape, f"the initialiser "
+                                   f"{getattr(init, '__name__', init)!r} of {self!r}")
         self.params = {"W": weights.astype(dtype, copy=False),
                        "b": np.zeros(self.out_features, dtype=dtype)}
-        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+        self.grads = {name: np.zeros(value.shape, dtype=dtype)
+                      for name, value in self.params.items()}
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if not self.params:
@@ -143,6 +139,15 @@ class Dense(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {"in_features": self.in_features, "out_features": self.out_features}
+
+
+def _check_initial_weights(weights: Any, shape: tuple[int, int], name: str) -> None:
+    if not isinstance(weights, np.ndarray) or weights.shape != shape \
+            or weights.dtype.kind not in "fiu":
+        fail(name, f"a function returning a real array of shape {shape}", weights,
+             "An initialiser is init(shape, rng, dtype) -> np.ndarray of that shape.")
+    if not all_finite(weights):
+        fail(name, "a function returning finite weights", weights)
 
 
 class Dropout(Layer):

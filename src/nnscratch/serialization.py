@@ -35,7 +35,7 @@ import os
 import struct
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, TypeGuard
 
@@ -45,6 +45,7 @@ from ._files import atomic_write
 from ._validation import all_finite
 from ._version import __version__
 from .activations import ACTIVATIONS
+from .init import zeros
 from .layers import Dense, Dropout, Layer
 from .losses import LOSSES
 from .network import DTYPES, Sequential
@@ -94,7 +95,8 @@ def save(network: Sequential, path: str | os.PathLike, include_optimizer: bool =
     _check_savable(network, config)
     arrays = {name: param for name, param, _ in network.named_parameters()}
     if safetensors:
-        atomic_write(path, lambda file: _write_safetensors(file, network, config_bytes))
+        atomic_write(path, lambda file: _write_safetensors(file, network, config_bytes),
+                     check=lambda written: _verify_written(written, arrays, _load_safetensors))
         return path
     members = {"config": np.frombuffer(config_bytes, dtype=np.uint8)}
     members.update({f"params/{name}": param for name, param in arrays.items()})
@@ -102,7 +104,7 @@ def save(network: Sequential, path: str | os.PathLike, include_optimizer: bool =
         for index, slots in network.optimizer.state.items():
             members.update({f"optimizer/{index}/{slot}": value for slot, value in slots.items()})
     atomic_write(path, lambda file: np.savez(file, **members),  # type: ignore[arg-type]
-                 check=lambda written: _verify_written(written, arrays))
+                 check=lambda written: _verify_written(written, arrays, _load_npz))
     return path
 
 
@@ -202,8 +204,8 @@ def network_config(network: Sequential, include_optimizer: bool,
 
 
 def build_network(config: dict[str, Any]) -> Sequential:
-    """Build the network that ``config`` (already checked) describes, with uninitialised
-    weights: the caller fills them, so no random draw is spent on weights thrown away."""
+    """Build the network that ``config`` (already checked) describes, with zero weights: the
+    caller fills them, so no random draw is spent on weights thrown away."""
     layers = []
     for index, spec in enumerate(config["layers"]):
         try:
@@ -212,7 +214,7 @@ def build_network(config: dict[str, Any]) -> Sequential:
             raise ModelFileError(f"layer {index} ({spec['type']}) has a bad config: {error}") \
                 from None
         if isinstance(layer, Dense):
-            layer.init = _uninitialized
+            layer.init = zeros  # no random draw; calloc'd pages cost nothing until read into
         layers.append(layer)
     try:
         network = Sequential(layers, seed=config["seed"], dtype=config["dtype"],
@@ -404,10 +406,11 @@ def _check_array(array: Any, name: str, shape: tuple[int, ...], dtype: np.dtype)
                          "and lower the learning rate.")
 
 
-def _verify_written(path: Path, arrays: dict[str, np.ndarray]) -> None:
+def _verify_written(path: Path, arrays: dict[str, np.ndarray],
+                    loader: Callable[[Path], Sequential]) -> None:
     """Load the file just written and compare every parameter bit for bit."""
     try:
-        loaded = _load_npz(path)
+        loaded = loader(path)
     except ModelFileError as error:
         raise ValueError(f"The model cannot be saved: the file written does not load back "
                          f"({error}).") from None
@@ -735,13 +738,6 @@ def _tensor_entries(header: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any
 
 # ----------------------------------------------------------------------------------------------
 # Helpers
-
-
-def _uninitialized(shape: tuple, rng: np.random.Generator, dtype: Any = np.float32
-                   ) -> np.ndarray:
-    """An initialiser that draws nothing: for weights about to be read from a file (zeros from
-    calloc: the memory is taken only as the file's bytes are written into it)."""
-    return np.zeros(shape, dtype=dtype)
 
 
 def _is_name_in(value: Any, names: Any) -> bool:
