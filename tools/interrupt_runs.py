@@ -4,7 +4,7 @@
     python tools/interrupt_runs.py --trials 60 --seed 3
 
 Each trial starts `nnscratch train` (the built-in digits, a few epochs, with plots), waits a
-random time drawn over the whole run, the end-of-run save included, and sends SIGINT, SIGTERM,
+random time drawn over the length of a warm run, the save included, and sends SIGINT, SIGTERM,
 SIGHUP or SIGKILL; sometimes a second signal follows shortly after, to land during the save.
 Then it checks:
 
@@ -81,7 +81,7 @@ def trial(number: int, rng: np.random.Generator, parent: Path, duration: float,
           environment: dict[str, str]) -> tuple[str, str | None]:
     """Run one interrupted training; return (what was done, the broken promise or None)."""
     name = str(rng.choice(list(SIGNALS)))
-    delay = float(rng.uniform(0.2, 1.15)) * duration
+    delay = float(rng.uniform(0.15, 1.0)) * duration
     second = name != "SIGKILL" and rng.random() < 0.3
     use_out = rng.random() < 0.5
     target = parent / f"run-{number}"
@@ -133,10 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     broken = []
     with tempfile.TemporaryDirectory() as folder_name:
         parent = Path(folder_name)
-        start = time.perf_counter()
-        subprocess.run(COMMAND + ["--out", str(parent / "runs" / "older")], cwd=parent,
-                       check=True, capture_output=True, env=environment)
-        duration = time.perf_counter() - start
+        durations = []
+        for name in ("older", "warm-up"):  # the second, warm, run sets the time scale
+            start = time.perf_counter()
+            subprocess.run(COMMAND + ["--out", str(parent / "runs" / name)], cwd=parent,
+                           check=True, capture_output=True, env=environment)
+            durations.append(time.perf_counter() - start)
+        duration = min(durations)
         older = folder_digest(parent / "runs" / "older")
         print(f"a whole run takes {duration:.2f} s; {arguments.trials} trials", flush=True)
         for number in range(arguments.trials):

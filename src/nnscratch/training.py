@@ -163,9 +163,9 @@ def fit(
                 callback.on_epoch_end(epoch, logs)
             if interrupt.requested:
                 model.stop_reason = "interrupted"
-                history.stop_signal = interrupt.signal_number
             if interrupt.requested or model.stop_training:
                 break
+    history.stop_signal = interrupt.signal_number  # also one that came after the last check
     for callback in everyone:
         callback.on_train_end()
     history.stop_reason = model.stop_reason
