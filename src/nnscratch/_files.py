@@ -75,7 +75,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 def remove_stale_temporaries(folder: Path, name: str, suffix: str) -> list[Path]:
     """Delete ``.<name>.<pid>.*<suffix>`` files in ``folder`` left by processes now gone."""
-    removed = []
+    removed: list[Path] = []
     try:
         candidates = list(folder.glob(f".{_glob_escape(name)}.*{suffix}"))
     except OSError:

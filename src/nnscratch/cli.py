@@ -23,16 +23,16 @@ import os
 import signal
 import sys
 import tempfile
-import threading
 import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
 from . import datasets, metrics, recipes
+from ._signals import catch_stop_signals
 from ._version import __version__
 from .activations import ACTIVATIONS
 from .callbacks import EarlyStopping, GradientNormRecorder, History, ProgressLogger
@@ -43,7 +43,7 @@ from .network import MLP, Sequential
 from .optim import OPTIMIZERS, Optimizer, get_optimizer
 from .runs import RunFolder, can_plot, load_history, save_figure, save_run
 from .serialization import ModelFileError, load
-from .training import STOP_SIGNALS, TrainingDivergedError
+from .training import TrainingDivergedError
 
 DATA_SETS = ("digits", "xor", "mnist", "fashion-mnist")
 ACTIVATION_CHOICES = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
@@ -392,9 +392,9 @@ def _network_to_train(arguments: argparse.Namespace, n_inputs: int, n_classes: i
                       ) -> tuple[Sequential, Optimizer]:
     """The network and optimizer: resumed from a saved model, or new from the options."""
     if arguments.resume is None:
-        net = MLP([n_inputs, *arguments.layers, n_classes], activation=arguments.activation,
+        new = MLP([n_inputs, *arguments.layers, n_classes], activation=arguments.activation,
                   dropout=arguments.dropout, seed=arguments.seed, dtype=arguments.dtype)
-        return net, get_optimizer(arguments.optimizer, arguments.lr)
+        return new, get_optimizer(arguments.optimizer, arguments.lr)
     net = load_model(arguments.resume)
     if (net.n_inputs, net.n_outputs) != (n_inputs, n_classes):
         raise UsageError(f"the model in {arguments.resume} maps {net.n_inputs} inputs to "
@@ -460,45 +460,26 @@ class _SignalsInterrupt:
 
     def __enter__(self) -> _SignalsInterrupt:
         self.signal_number: int | None = None
-        self.previous: dict[int, object] = {}
-        if threading.current_thread() is threading.main_thread():
-            for number in STOP_SIGNALS:
-                self.previous[number] = signal.getsignal(number)
-                signal.signal(number, self._handle)
+        self.catching = catch_stop_signals(self._handle)
+        self.catching.__enter__()
         return self
 
     def _handle(self, signum: int, frame: object) -> None:
         self.signal_number = signum
         raise KeyboardInterrupt
 
-    def __exit__(self, *exc_info: object) -> None:
-        for number, handler in self.previous.items():
-            signal.signal(number, handler if handler is not None  # type: ignore[arg-type]
-                          else signal.SIG_DFL)
+    def __exit__(self, *exc_info: Any) -> None:
+        self.catching.__exit__(*exc_info)
 
 
-class _DeferSignals:
+class _DeferSignals(_SignalsInterrupt):
     """Hold SIGINT, SIGTERM and SIGHUP while a run is saved: the save completes, and
     ``signal_number`` tells the caller which signal arrived, to exit with 128 + it."""
-
-    def __enter__(self) -> _DeferSignals:
-        self.signal_number: int | None = None
-        self.previous: dict[int, object] = {}
-        if threading.current_thread() is threading.main_thread():
-            for number in STOP_SIGNALS:
-                self.previous[number] = signal.getsignal(number)
-                signal.signal(number, self._handle)
-        return self
 
     def _handle(self, signum: int, frame: object) -> None:
         if self.signal_number is None:
             log("saving the run first; it stops when the save is done")
         self.signal_number = signum
-
-    def __exit__(self, *exc_info: object) -> None:
-        for number, handler in self.previous.items():
-            signal.signal(number, handler if handler is not None  # type: ignore[arg-type]
-                          else signal.SIG_DFL)
 
 
 def run_evaluate(arguments: argparse.Namespace) -> int:

@@ -594,7 +594,7 @@ def _read_into(file: IO[bytes], target: np.ndarray, name: str, swap: bool = Fals
 
     ``swap``: the file holds the other byte order, so each chunk is byte-swapped once read.
     """
-    buffer = memoryview(target.view(np.uint8).reshape(-1))
+    buffer = memoryview(target.view(np.uint8).reshape(-1))  # type: ignore[arg-type]
     itemsize = target.itemsize
     chunk = max(itemsize, READ_CHUNK_BYTES // itemsize * itemsize)
     done = 0

@@ -25,14 +25,13 @@ exposes them as methods. Nothing here prints: progress goes through callbacks.
 from __future__ import annotations
 
 import math
-import signal
-import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+from ._signals import catch_stop_signals
 from ._validation import (
     all_finite,
     check_features,
@@ -510,26 +509,16 @@ def _divergence_message(what: str, optimizer: Optimizer, where: str, outcome: st
             f"the inputs (e.g. to [0, 1] or zero mean and unit variance). {outcome}")
 
 
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
-                     if hasattr(signal, name))
-
-
 class _StopOnInterrupt:
     """Turn the first Ctrl-C, SIGTERM or SIGHUP during fit into a request to stop after the
-    current batch; ``signal_number`` says which arrived.
-
-    A second one raises KeyboardInterrupt at once. Only the main thread can receive signals,
-    so elsewhere this does nothing.
-    """
+    current batch; ``signal_number`` says which arrived. A second one raises KeyboardInterrupt
+    at once."""
 
     def __enter__(self) -> _StopOnInterrupt:
         self.requested = False
         self.signal_number: int | None = None
-        self.previous: dict[int, Any] = {}
-        if threading.current_thread() is threading.main_thread():
-            for number in STOP_SIGNALS:
-                self.previous[number] = signal.getsignal(number)
-                signal.signal(number, self._handle)
+        self.catching = catch_stop_signals(self._handle)
+        self.catching.__enter__()
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
@@ -539,5 +528,4 @@ class _StopOnInterrupt:
         self.signal_number = signum
 
     def __exit__(self, *exc_info: Any) -> None:
-        for number, handler in self.previous.items():
-            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+        self.catching.__exit__(*exc_info)
