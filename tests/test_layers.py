@@ -48,18 +48,28 @@ def test_dense_gradients_match_finite_differences(n_samples, in_features, out_fe
     assert max(param_errors.values()) < 1e-6
 
 
+@pytest.mark.parametrize("input_grad", [True, False])
 @pytest.mark.parametrize("n_samples", [1, 2, 7])
-def test_dense_weight_gradient_fast_paths_equal_the_plain_equation(n_samples):
-    """backward_params writes in place, with an outer product for one sample; both must equal
-    the plain dL/dW = x.T @ g."""
+def test_dense_fast_backward_equals_the_plain_equations(n_samples, input_grad):
+    """backward_fast writes in place, with an outer product for one sample; it must give what
+    the plain lines of backward give, and skip dL/dx when it is not wanted."""
     rng = np.random.default_rng(n_samples)
-    layer = built_dense(5, 4, dtype=np.float32)
     x = rng.standard_normal((n_samples, 5)).astype(np.float32)
     grad_output = rng.standard_normal((n_samples, 4)).astype(np.float32)
-    layer.forward(x)
-    layer.backward_params(grad_output)
-    assert_allclose(layer.grads["W"], x.T @ grad_output, rtol=1e-6)
-    assert_allclose(layer.grads["b"], grad_output.sum(axis=0), rtol=1e-6)
+    results = {}
+    for fast in (False, True):
+        layer = built_dense(5, 4, dtype=np.float32)
+        layer.fast = fast
+        layer.forward(x)
+        results[fast] = (layer.backward(grad_output, input_grad), dict(layer.grads))
+    (plain_dx, plain), (fast_dx, fast) = results[False], results[True]
+    assert_allclose(plain["W"], x.T @ grad_output, rtol=1e-6)
+    assert_allclose(fast["W"], plain["W"], rtol=1e-6)
+    assert_allclose(fast["b"], plain["b"], rtol=1e-6)
+    if input_grad:
+        assert_allclose(fast_dx, plain_dx, rtol=1e-6)
+    else:
+        assert fast_dx is None and plain_dx is None
 
 
 def test_dense_params_and_grads_share_keys_shapes_and_dtype():

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
+import nnscratch as ns
 from nnscratch.gradcheck import numerical_gradient, relative_error
 from nnscratch.losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss, get_loss, one_hot
 
@@ -185,3 +186,19 @@ def test_get_loss_by_name_class_and_instance():
     assert get_loss(loss) is loss
     with pytest.raises(ValueError, match=r"loss must be one of 'mse', 'cross_entropy'"):
         get_loss("categorical")
+
+
+@pytest.mark.parametrize("loss, targets", [
+    (ns.CrossEntropy(), [0, 2, 1]), (ns.CrossEntropy(), np.eye(3)[[0, 2, 1]]),
+    (ns.MSE(), np.ones((3, 3))), (ns.BinaryCrossEntropy(), np.ones((3, 3))),
+])
+def test_a_loss_called_the_way_users_call_it(loss, targets):
+    """loss(outputs, targets) works, equals forward on prepared targets, and backward follows."""
+    logits = np.array([[2.0, -1.0, 0.5], [0.1, 0.2, 3.0], [-2.0, 4.0, 0.0]])
+    value = loss(logits, targets)
+    prepared = loss.prepare_targets(targets, 3, np.float64)
+    assert value == pytest.approx(type(loss)().forward(logits, prepared))
+    assert loss.backward().shape == (3, 3)
+    with pytest.raises(ValueError, match="targets"):
+        loss(logits, targets[:2])
+

@@ -5,6 +5,7 @@ Each hand-derived case starts from theta = 1 with gradient g = 0.5 and lr = 0.1.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -39,8 +40,30 @@ def run_steps(optimizer, n_steps=1, theta=1.0, grad=0.5):
     # Adam with L2: g = 0.6, and the first step still has size lr
     (optim.Adam(lr=0.1, weight_decay=0.1, eps=1e-12), 1, 0.9),
 ])
-def test_update_rules_match_hand_derived_steps(optimizer, n_steps, expected):
+@pytest.mark.parametrize("fast", [False, True])
+def test_update_rules_match_hand_derived_steps(optimizer, n_steps, expected, fast):
+    optimizer = copy.deepcopy(optimizer)
+    optimizer.fast = fast
     assert run_steps(optimizer, n_steps) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: optim.SGD(lr=0.1), lambda: optim.SGD(lr=0.1, momentum=0.9, weight_decay=0.01),
+    lambda: optim.SGD(lr=0.1, momentum=0.9, nesterov=True), lambda: optim.Adam(lr=0.01),
+    lambda: optim.Adam(lr=0.01, weight_decay=0.1), lambda: optim.AdamW(lr=0.01),
+])
+def test_the_fast_forms_agree_with_the_plain_equations(make):
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal((4, 3)).astype(np.float32)
+    grads = rng.standard_normal((5, 4, 3)).astype(np.float32)
+    results = []
+    for fast in (False, True):
+        optimizer, param = make(), start.copy()
+        optimizer.fast = fast
+        for grad in grads:
+            optimizer.step([(param, grad)])
+        results.append(param)
+    assert_allclose(results[1], results[0], rtol=2e-6, atol=1e-7)
 
 
 def test_adam_second_step_by_hand():
@@ -133,3 +156,10 @@ def test_schedules():
                     [2.0, 1.8, 1.62])
     cosine = optim.CosineDecay(total_epochs=4, min_lr=0.1)
     assert_allclose([cosine(epoch, 1.1) for epoch in (0, 2, 4, 9)], [1.1, 0.6, 0.1, 0.1])
+
+
+def test_get_optimizer_never_drops_a_learning_rate():
+    adam = optim.Adam(lr=0.01)
+    assert optim.get_optimizer(adam, lr=0.01) is adam and optim.get_optimizer(adam) is adam
+    with pytest.raises(ValueError, match=r"lr=0.5 was given with the optimizer Adam"):
+        optim.get_optimizer(adam, lr=0.5)

@@ -114,7 +114,7 @@ class Sigmoid(Layer):
         self.outputs = sigmoid(x)
         return self.outputs
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray:
         return grad_output * self.outputs * (1.0 - self.outputs)
 
 
@@ -125,7 +125,7 @@ class Tanh(Layer):
         self.outputs = np.tanh(x)
         return self.outputs
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray:
         return grad_output * (1.0 - self.outputs**2)
 
 
@@ -136,7 +136,7 @@ class ReLU(Layer):
         self.inputs = x
         return np.maximum(x, 0)
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray:
         return grad_output * (self.inputs > 0)
 
 
@@ -156,7 +156,7 @@ class LeakyReLU(Layer):
         self.inputs = x
         return np.maximum(x, self.alpha * x)
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray:
         return grad_output * np.maximum(np.sign(self.inputs), self.alpha)
 
     def get_config(self) -> dict[str, Any]:
@@ -175,7 +175,7 @@ class Softmax(Layer):
         self.outputs = softmax(x, axis=1)
         return self.outputs
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray:
         weighted_sum = (grad_output * self.outputs).sum(axis=1, keepdims=True)
         return self.outputs * (grad_output - weighted_sum)
 
@@ -186,7 +186,7 @@ class Identity(Layer):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         return x
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray:
         return grad_output
 
 

@@ -29,6 +29,11 @@ class Layer:
     A subclass implements ``forward`` and ``backward``. One with parameters also implements
     ``initialize`` (called by the network with its seeded generator and dtype), and one that
     changes the number of features implements ``output_features``.
+
+    ``backward(grad_output, input_grad)`` is told whether dL/dx is wanted: in training nothing
+    uses the first layer's, so the network passes ``input_grad=False`` there and a layer with
+    parameters may skip that product (returning None), as Dense does. A layer may also ignore
+    the flag and always return dL/dx.
     """
 
     def __init__(self) -> None:
@@ -42,8 +47,8 @@ class Layer:
         """Return the layer's output for the batch ``x``; ``training`` enables dropout."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x, training)")
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """Given dL/d(output), fill ``grads`` and return dL/d(input)."""
+    def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Given dL/d(output), fill ``grads`` and return dL/d(input) (None if not wanted)."""
         raise NotImplementedError(f"{type(self).__name__} must implement backward(grad_output)")
 
     def output_features(self, input_features: int | None) -> int | None:
@@ -70,12 +75,15 @@ class Dense(Layer):
 
         dL/dW = x.T @ g                   (in, out)
         dL/db = sum of g over the batch   (out,)
-        dL/dx = g @ W.T                   (n, in)
+        dL/dx = g @ W.T                   (n, in), skipped when not wanted
 
-    The gradients are written into the layer's existing ``grads`` arrays (``out=``), which
-    saves allocating a weight-sized array every step. In training, the network calls
-    ``backward_params`` on its first layer: nothing uses that layer's dL/dx, which would cost a
-    quarter of the backward pass.
+    The articles write one sample as a column, a = W' x + b with W' of shape (out, in); with
+    one sample per row the same sum is z = x W + b, W = W'.T.
+
+    ``backward_fast`` computes the same gradients into the existing ``grads`` arrays, and a
+    one-sample dL/dW as an outer product (benchmarks/bench_fast_paths.py measures both forms;
+    the tests check they agree). ``fast = False`` (on the class or one layer) uses the plain
+    lines alone.
 
     Parameters
     ----------
@@ -85,6 +93,8 @@ class Dense(Layer):
         Weight initialiser (see init.py). ``None`` lets the network choose from the activation
         that follows: He for the ReLU family, Glorot otherwise. Biases start at zero.
     """
+
+    fast = True
 
     def __init__(self, in_features: int, out_features: int, init: str | Initializer | None = None):
         super().__init__()
@@ -113,21 +123,26 @@ class Dense(Layer):
                 "layer.initialize(np.random.default_rng(seed)) first."
             )
         self.inputs = x
-        z = x @ self.params["W"]
-        z += self.params["b"]  # z = x W + b, adding b in place
-        return z
+        return x @ self.params["W"] + self.params["b"]  # z = x W + b
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        self.backward_params(grad_output)
-        return grad_output @ self.params["W"].T  # dL/dx = g @ W.T
+    def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        if self.fast:
+            return self.backward_fast(grad_output, input_grad)
+        self.grads["W"] = self.inputs.T @ grad_output  # dL/dW = x.T g
+        self.grads["b"] = grad_output.sum(axis=0)  # dL/db = sum of g over the batch
+        return grad_output @ self.params["W"].T if input_grad else None  # dL/dx = g W.T
 
-    def backward_params(self, grad_output: np.ndarray) -> None:
-        """Only dL/dW and dL/db: what the first layer of a network needs in training."""
-        if len(grad_output) == 1:  # one sample: x.T @ g is an outer product, which matmul
-            np.multiply(self.inputs.T, grad_output, out=self.grads["W"])  # does 5x slower
+    def backward_fast(self, grad_output: np.ndarray, input_grad: bool = True
+                      ) -> np.ndarray | None:
+        """The same as ``backward``, writing into the existing gradient arrays (no allocation)
+        and, for one sample, x.T g as an outer product (matmul with an inner size of 1 is 5x
+        slower)."""
+        if len(grad_output) == 1:
+            np.multiply(self.inputs.T, grad_output, out=self.grads["W"])
         else:
-            np.matmul(self.inputs.T, grad_output, out=self.grads["W"])  # dL/dW = x.T @ g
-        np.sum(grad_output, axis=0, out=self.grads["b"])  # dL/db = sum of g over the batch
+            np.matmul(self.inputs.T, grad_output, out=self.grads["W"])
+        np.sum(grad_output, axis=0, out=self.grads["b"])
+        return grad_output @ self.params["W"].T if input_grad else None
 
     def output_features(self, input_features: int | None) -> int:
         if input_features is not None and input_features != self.in_features:
@@ -186,7 +201,7 @@ class Dropout(Layer):
         self.scaled_mask = keep.astype(x.dtype) / (1.0 - self.rate)
         return x * self.scaled_mask
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray:
         if self.scaled_mask is None:
             return grad_output
         return grad_output * self.scaled_mask

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import fail, from_registry
+from ._validation import check_features, check_sample_count, fail, from_registry
 from .activations import sigmoid
 
 
@@ -55,7 +55,18 @@ class Loss:
         """
         return _real_targets(targets, n_outputs, dtype, name)
 
-    __call__ = forward
+    def __call__(self, outputs: Any, targets: Any, sample_weight: Any = None) -> float:
+        """``loss(outputs, targets)``: the mean loss, with both checked as fit checks them
+        (labels or one-hot rows for the classifiers); then ``backward()`` gives the gradient."""
+        outputs = check_features(outputs, "outputs", dtype=_float_dtype(outputs))
+        targets = self.prepare_targets(targets, outputs.shape[1], outputs.dtype, "targets")
+        check_sample_count(targets, "targets", len(outputs), "outputs")
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=outputs.dtype)
+            if sample_weight.shape != (len(outputs),):
+                fail("sample_weight", f"an array of one weight per sample, shape "
+                     f"({len(outputs)},)", sample_weight)
+        return self.forward(outputs, targets, sample_weight)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -202,6 +213,11 @@ def one_hot(labels: np.ndarray, n_classes: int, dtype: Any = np.float32) -> np.n
 
 # ----------------------------------------------------------------------------------------------
 # Helpers
+
+
+def _float_dtype(outputs: Any) -> np.dtype:
+    """float64 for float64 outputs, float32 for anything else."""
+    return np.dtype(np.float64 if getattr(outputs, "dtype", None) == np.float64 else np.float32)
 
 
 def _weighted_mean(per_sample: np.ndarray, sample_weight: np.ndarray | None) -> float:

@@ -16,6 +16,8 @@ function in its stable fused form, and ``predict_proba`` applies it for you. Tra
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -103,16 +105,13 @@ class Sequential:
     def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """g_{l-1} = layer_l.backward(g_l) from the last layer to the first; fills every grads.
 
-        Returns dL/dx, or None with ``input_grad=False`` (training never needs it, and a first
-        Dense layer then skips computing it).
+        Returns dL/dx, or None with ``input_grad=False``: training never needs it, so the
+        first layer is told so and may skip computing it.
         """
-        for index in range(len(self.layers) - 1, 0, -1):
-            grad_output = self.layers[index].backward(grad_output)
-        first = self.layers[0]
-        if not input_grad and isinstance(first, Dense):
-            first.backward_params(grad_output)
-            return None
-        return first.backward(grad_output)
+        for index in range(len(self.layers) - 1, -1, -1):
+            wanted = input_grad or index > 0
+            grad_output = _backward(self.layers[index], grad_output, wanted)
+        return grad_output
 
     def named_parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """(name, param, grad) for every parameter, named "<layer index>.<key>", e.g. "0.W"."""
@@ -381,6 +380,19 @@ class MLP(Sequential):
             layers.append(get_activation(output_activation))
         self.sizes = sizes
         super().__init__(layers, seed=seed, dtype=dtype, loss=loss)
+
+
+def _backward(layer: Layer, grad_output: np.ndarray, input_grad: bool) -> np.ndarray | None:
+    """layer.backward(grad_output, input_grad), or without the flag for a custom layer whose
+    backward does not take it (written before it existed)."""
+    if input_grad or not _takes_input_grad(type(layer)):
+        return layer.backward(grad_output)
+    return layer.backward(grad_output, input_grad=False)
+
+
+@functools.cache
+def _takes_input_grad(layer_type: type) -> bool:
+    return "input_grad" in inspect.signature(layer_type.backward).parameters
 
 
 def _default_init(next_layer: Layer | None) -> str:

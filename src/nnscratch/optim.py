@@ -4,10 +4,10 @@ An optimizer only updates: ``optimizer.step(network.parameters())`` receives (pa
 and changes each param in place. It keeps its own per-parameter state (velocity, moments), keyed
 by the pair's position, and ``state_dict()`` / ``load_state_dict()`` save and restore it.
 
-SGD and Adam compute their updates in place, through per-parameter scratch arrays, so a step
-allocates nothing the size of the weights; each in-place line carries its equation in a comment,
-and the results are bit-identical to the plain expressions (the tests check them against steps
-derived by hand and against torch.optim).
+Each ``update`` is its equations, one line each. SGD and Adam also have a fast form of their
+last lines (``step_fast``, ``adam_step_fast``) that works in place through per-parameter scratch
+arrays, kept where benchmarks/bench_fast_paths.py measures it worth it; the tests check both
+forms against each other, against steps derived by hand and against torch.optim.
 
 In order of increasing complexity (eta = lr, lambda = weight_decay, t = step count):
 
@@ -35,7 +35,14 @@ ParamsAndGrads = Iterable[tuple[np.ndarray, np.ndarray]]
 
 
 class Optimizer:
-    """Base class: counts steps, stores per-parameter state, and saves it."""
+    """Base class: counts steps, stores per-parameter state, and saves it.
+
+    ``fast`` (True by default; set it False on the class or one optimizer) lets SGD and Adam
+    take the in-place form of their last equations, measured in benchmarks/bench_fast_paths.py
+    and checked against the plain lines in the tests.
+    """
+
+    fast = True
 
     def __init__(self, lr: float, weight_decay: float = 0.0):
         self.lr = check_float(lr, "lr", fix="The learning rate must be positive, e.g. 0.01.")
@@ -122,14 +129,19 @@ class SGD(Optimizer):
 
     def update(self, index, param, grad) -> None:
         if self.weight_decay:
-            grad = grad + self.weight_decay * param
+            grad = grad + self.weight_decay * param  # g <- g + lambda theta
         if self.momentum:
             velocity = self.buffer(index, "velocity", param)
-            velocity *= self.momentum  # v <- mu v + g, in place
-            velocity += grad
+            velocity[...] = self.momentum * velocity + grad  # v <- mu v + g
             grad = grad + self.momentum * velocity if self.nesterov else velocity
+        if self.fast:
+            return self.step_fast(index, param, grad)
+        param -= self.lr * grad  # theta <- theta - eta g
+
+    def step_fast(self, index: int, param: np.ndarray, grad: np.ndarray) -> None:
+        """theta <- theta - eta g through a reused scratch array: no allocation per step."""
         step = np.multiply(grad, self.lr, out=self.work_array(index, "step", param))
-        param -= step  # theta <- theta - eta g
+        param -= step
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -185,26 +197,38 @@ class Adam(Optimizer):
 
     def update(self, index, param, grad) -> None:
         if self.weight_decay:
-            grad = grad + self.weight_decay * param
+            grad = grad + self.weight_decay * param  # g <- g + lambda theta
         self.adam_step(index, param, grad)
 
     def adam_step(self, index: int, param: np.ndarray, grad: np.ndarray) -> None:
-        """The moment updates and the bias-corrected step (shared with AdamW), in place."""
-        first_moment = self.buffer(index, "first_moment", param)
-        second_moment = self.buffer(index, "second_moment", param)
+        """The moment updates and the bias-corrected step (shared with AdamW)."""
+        m = self.buffer(index, "first_moment", param)
+        v = self.buffer(index, "second_moment", param)
+        if self.fast:
+            return self.adam_step_fast(index, param, grad, m, v)
+        t = self.steps
+        m[...] = self.beta1 * m + (1 - self.beta1) * grad  # m <- beta1 m + (1 - beta1) g
+        v[...] = self.beta2 * v + (1 - self.beta2) * grad**2  # v <- beta2 v + (1 - beta2) g^2
+        m_hat = m / (1 - self.beta1**t)  # m_hat = m / (1 - beta1^t)
+        v_hat = v / (1 - self.beta2**t)  # v_hat = v / (1 - beta2^t)
+        param -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)  # theta -= eta m_hat / (...)
+
+    def adam_step_fast(self, index: int, param: np.ndarray, grad: np.ndarray, m: np.ndarray,
+                       v: np.ndarray) -> None:
+        """The same five equations in place, through two reused scratch arrays."""
         work = self.work_array(index, "work", param)
         step = self.work_array(index, "step", param)
-        first_moment *= self.beta1  # m <- beta1 m + (1 - beta1) g
-        first_moment += np.multiply(grad, 1.0 - self.beta1, out=work)
-        second_moment *= self.beta2  # v <- beta2 v + (1 - beta2) g^2
-        second_moment += np.multiply(np.square(grad, out=work), 1.0 - self.beta2, out=work)
-        np.divide(second_moment, 1.0 - self.beta2**self.steps, out=work)  # v_hat
+        m *= self.beta1
+        m += np.multiply(grad, 1.0 - self.beta1, out=work)
+        v *= self.beta2
+        v += np.multiply(np.square(grad, out=work), 1.0 - self.beta2, out=work)
+        np.divide(v, 1.0 - self.beta2**self.steps, out=work)  # v_hat
         np.sqrt(work, out=work)
-        work += self.eps  # sqrt(v_hat) + eps
-        np.divide(first_moment, 1.0 - self.beta1**self.steps, out=step)  # m_hat
+        work += self.eps
+        np.divide(m, 1.0 - self.beta1**self.steps, out=step)  # m_hat
         step *= self.lr
         step /= work
-        param -= step  # theta <- theta - eta m_hat / (sqrt(v_hat) + eps)
+        param -= step
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
@@ -241,9 +265,14 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 def get_optimizer(optimizer: str | Optimizer, lr: float | None = None) -> Optimizer:
     """An optimizer from its name ("sgd", "momentum", "rmsprop", "adam", "adamw") or itself.
 
-    "momentum" is SGD with momentum 0.9. ``lr`` overrides the default learning rate.
+    "momentum" is SGD with momentum 0.9. ``lr`` overrides the default learning rate; given
+    with an optimizer object it must agree with the object's own (it is not silently dropped).
     """
     if isinstance(optimizer, Optimizer):
+        if lr is not None and lr != optimizer.lr:
+            raise ValueError(f"lr={lr!r} was given with the optimizer {optimizer!r}, which has "
+                             f"lr={optimizer.lr!r}. Set the learning rate in the optimizer "
+                             f"itself, e.g. {type(optimizer).__name__}(lr={lr!r}).")
         return optimizer
     name = check_choice(optimizer, "optimizer", tuple(OPTIMIZERS))
     arguments: dict[str, Any] = {} if lr is None else {"lr": lr}

@@ -46,6 +46,7 @@ from .losses import Loss, get_loss
 from .optim import SGD, Optimizer, get_optimizer
 
 CLASSIFICATION_TASKS = ("multiclass", "binary")
+REUSE_BATCH_BUFFER = True  # gather shuffled batches into one buffer (see _gather)
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -121,7 +122,7 @@ def fit(
     _claim_optimizer(optimizer, model)
     _check_finite_weights(model, "before training", "Re-create the network or set finite "
                           "weights with set_weights().")
-    gathers = train_rows is not None or (shuffle and batch_size < n_train)
+    gathers = REUSE_BATCH_BUFFER and (train_rows is not None or (shuffle and batch_size < n_train))
     X_batch = np.empty((batch_size, X.shape[1]), dtype=X.dtype) if gathers else None
     # Overflow warnings are silenced because a blow-up is caught where it matters, at the loss,
     # and reported with the epoch, the batch and a fix (TrainingDivergedError).
