@@ -4,10 +4,11 @@ An optimizer only updates: ``optimizer.step(network.parameters())`` receives (pa
 and changes each param in place. It keeps its own per-parameter state (velocity, moments), keyed
 by the pair's position, and ``state_dict()`` / ``load_state_dict()`` save and restore it.
 
-Each ``update`` is its equations, one line each. SGD and Adam also have a fast form of their
-last lines (``step_fast``, ``adam_step_fast``) that works in place through per-parameter scratch
-arrays, kept where benchmarks/bench_fast_paths.py measures it worth it; the tests check both
-forms against each other, against steps derived by hand and against torch.optim.
+Each ``update`` is its equations, one line each. Adam also has a fast form of its equations
+(``adam_step_fast``) that works in place through per-parameter scratch arrays: it saves 15% of an
+MNIST epoch in benchmarks/bench_fast_paths.py, where an in-place SGD step saved nothing and was
+dropped. The tests check both forms against each other, against steps derived by hand and
+against torch.optim.
 
 In order of increasing complexity (eta = lr, lambda = weight_decay, t = step count):
 
@@ -37,9 +38,9 @@ ParamsAndGrads = Iterable[tuple[np.ndarray, np.ndarray]]
 class Optimizer:
     """Base class: counts steps, stores per-parameter state, and saves it.
 
-    ``fast`` (True by default; set it False on the class or one optimizer) lets SGD and Adam
-    take the in-place form of their last equations, measured in benchmarks/bench_fast_paths.py
-    and checked against the plain lines in the tests.
+    ``fast`` (True by default; set it False on the class or one optimizer) lets Adam take the
+    in-place form of its equations, measured in benchmarks/bench_fast_paths.py and checked
+    against the plain lines in the tests.
     """
 
     fast = True
@@ -134,14 +135,7 @@ class SGD(Optimizer):
             velocity = self.buffer(index, "velocity", param)
             velocity[...] = self.momentum * velocity + grad  # v <- mu v + g
             grad = grad + self.momentum * velocity if self.nesterov else velocity
-        if self.fast:
-            return self.step_fast(index, param, grad)
         param -= self.lr * grad  # theta <- theta - eta g
-
-    def step_fast(self, index: int, param: np.ndarray, grad: np.ndarray) -> None:
-        """theta <- theta - eta g through a reused scratch array: no allocation per step."""
-        step = np.multiply(grad, self.lr, out=self.work_array(index, "step", param))
-        param -= step
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}

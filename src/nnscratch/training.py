@@ -46,7 +46,6 @@ from .losses import Loss, get_loss
 from .optim import SGD, Optimizer, get_optimizer
 
 CLASSIFICATION_TASKS = ("multiclass", "binary")
-REUSE_BATCH_BUFFER = True  # gather shuffled batches into one buffer (see _gather)
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -122,8 +121,6 @@ def fit(
     _claim_optimizer(optimizer, model)
     _check_finite_weights(model, "before training", "Re-create the network or set finite "
                           "weights with set_weights().")
-    gathers = REUSE_BATCH_BUFFER and (train_rows is not None or (shuffle and batch_size < n_train))
-    X_batch = np.empty((batch_size, X.shape[1]), dtype=X.dtype) if gathers else None
     # Overflow warnings are silenced because a blow-up is caught where it matters, at the loss,
     # and reported with the epoch, the batch and a fix (TrainingDivergedError).
     with _StopOnInterrupt() as interrupt, np.errstate(over="ignore", invalid="ignore"):
@@ -137,7 +134,7 @@ def fit(
                                                   epoch_rng)):
                 y_batch = targets[rows]
                 weights_batch = None if weights is None else weights[rows]
-                outputs, value = train_step(model, loss, optimizer, _gather(X, rows, X_batch),
+                outputs, value = train_step(model, loss, optimizer, X[rows],
                                             y_batch, weights_batch)
                 if not math.isfinite(value):
                     last_finite.restore()
@@ -409,13 +406,6 @@ def _batches(n_train: int, train_rows: np.ndarray | None, batch_size: int, shuff
             yield slice(start, start + batch_size)
         else:
             yield order[start:start + batch_size]
-
-
-def _gather(X: np.ndarray, rows: slice | np.ndarray, buffer: np.ndarray | None) -> np.ndarray:
-    """X[rows]: a view for a slice; for an index array, copied into ``buffer`` (reused)."""
-    if isinstance(rows, slice) or buffer is None:
-        return X[rows]
-    return np.take(X, rows, axis=0, out=buffer[:len(rows)])
 
 
 def _validation_set(model, loss, X, targets, validation_data, validation_split, rng):
