@@ -19,6 +19,19 @@ import numpy as np
 
 from ._validation import check_int, check_sample_count, fail
 
+CLASSIFICATION_TASKS = ("multiclass", "binary")
+
+
+def predicted_labels(outputs: np.ndarray, task: str) -> np.ndarray:
+    """Labels from a network's raw outputs: the arg-max class ("multiclass"), or output > 0,
+    i.e. probability > 0.5 ("binary"); a regression's outputs are its predictions."""
+    if task == "multiclass":
+        return outputs.argmax(axis=1)
+    if task == "binary":
+        labels = (outputs > 0).astype(np.int64)
+        return labels[:, 0] if outputs.shape[1] == 1 else labels
+    return outputs
+
 
 def accuracy(y_true: Any, y_pred: Any) -> float:
     """The fraction of samples whose predicted label equals the true one."""

@@ -10,7 +10,7 @@ Dense-activation-Dense-... stack from a list of sizes.
 
 A classifier's last layer outputs logits (no softmax or sigmoid): the loss applies the link
 function in its stable fused form, and ``predict_proba`` applies it for you. Training itself
-(fit, evaluate, train_on_batch) lives in training.py; the methods here call it.
+(fit, evaluate, train_on_batch) lives in training.py; the methods here are those functions.
 """
 
 from __future__ import annotations
@@ -26,12 +26,13 @@ from typing import Any
 import numpy as np
 
 from . import explain, training
-from ._validation import check_choice, check_float, check_int, fail
-from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, get_activation
-from .callbacks import Callback, History
+from ._validation import check_choice, check_features, check_float, check_int, fail
+from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, get_activation, sigmoid, softmax
+from .callbacks import History
 from .init import Initializer
 from .layers import Dense, Dropout, Layer
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss, get_loss
+from .metrics import CLASSIFICATION_TASKS, predicted_labels
 from .optim import Optimizer
 
 DTYPES = ("float32", "float64")
@@ -108,10 +109,11 @@ class Sequential:
         Returns dL/dx, or None with ``input_grad=False``: training never needs it, so the
         first layer is told so and may skip computing it.
         """
+        grad: np.ndarray | None = grad_output
         for index in range(len(self.layers) - 1, -1, -1):
-            wanted = input_grad or index > 0
-            grad_output = _backward(self.layers[index], grad_output, wanted)
-        return grad_output
+            assert grad is not None  # only the first layer may return None
+            grad = _backward(self.layers[index], grad, input_grad or index > 0)
+        return grad
 
     def named_parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """(name, param, grad) for every parameter, named "<layer index>.<key>", e.g. "0.W"."""
@@ -145,101 +147,39 @@ class Sequential:
     # ------------------------------------------------------------------------------------------
     # Training and prediction (the loop itself is in training.py)
 
-    def fit(
-        self,
-        X: Any,
-        y: Any,
-        *,
-        loss: str | Loss | None = None,
-        optimizer: str | Optimizer | None = None,
-        epochs: int = 10,
-        batch_size: int | None = 32,
-        validation_data: tuple[Any, Any] | None = None,
-        validation_split: float = 0.0,
-        shuffle: bool = True,
-        seed: int | None = None,
-        callbacks: Sequence[Callback] | None = None,
-        class_weight: str | dict[int, float] | None = None,
-        sample_weight: Any = None,
-        verbose: int = 0,
-        initial_epoch: int = 0,
-    ) -> History:
-        """Train on (X, y) by gradient descent; return the History of per-epoch metrics.
-
-        Parameters
-        ----------
-        X : array (n_samples, n_features)
-        y : array
-            Class labels (n,) or one-hot rows (n, k) for "cross_entropy"; 0/1 for
-            "binary_cross_entropy"; real targets (n,) or (n, k) for "mse".
-        loss : str or Loss
-            "cross_entropy", "binary_cross_entropy", "mse", or a Loss. Needed on the first fit.
-        optimizer : str or Optimizer
-            Default: the optimizer of the previous fit (warm start), else SGD(lr=0.01).
-        epochs : int
-            Passes over the training data.
-        batch_size : int or None
-            1: per-sample SGD; an int: mini-batches; None: the full batch.
-        validation_data : (X_val, y_val), optional
-            Scored after every epoch as "val_loss" (and "val_accuracy").
-        validation_split : float
-            Or: hold out this fraction of (X, y), chosen at random with ``seed``.
-        shuffle : bool
-            Visit the rows in a new random order every epoch.
-        seed : int, optional
-            Seeds the shuffling (per epoch) and the split; None uses the network's own
-            generator.
-        callbacks : list of Callback
-            E.g. EarlyStopping, LearningRateScheduler, ReduceLROnPlateau.
-        class_weight : "balanced" or dict, optional
-            Weight each sample's loss by its class (classification only).
-        sample_weight : array (n_samples,), optional
-            Weight each sample's loss.
-        verbose : 0, 1 or 2
-            0 is silent; 1 draws a progress bar on stderr; 2 writes one line per epoch.
-        initial_epoch : int
-            The epoch to start from, when resuming a checkpoint saved after that many epochs
-            (``epochs`` stays the final count).
-
-        Calling fit again continues from the current weights. A loss that turns NaN or
-        infinite raises TrainingDivergedError; Ctrl-C stops after the current batch.
-        """
-        loss = training.resolve_loss(self, loss)
-        self._check_output_layer(loss)
-        return training.fit(
-            self, X, y, loss=loss, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
-            validation_data=validation_data, validation_split=validation_split, shuffle=shuffle,
-            seed=seed, callbacks=callbacks, class_weight=class_weight,
-            sample_weight=sample_weight, verbose=verbose, initial_epoch=initial_epoch,
-        )
-
-    def train_on_batch(self, X: Any, y: Any, *, loss: str | Loss | None = None,
-                       optimizer: str | Optimizer | None = None,
-                       sample_weight: Any = None) -> dict[str, float]:
-        """One gradient-descent step on (X, y), for custom training loops; returns its metrics."""
-        loss = training.resolve_loss(self, loss)
-        self._check_output_layer(loss)
-        return training.train_on_batch(self, X, y, loss=loss, optimizer=optimizer,
-                                       sample_weight=sample_weight)
-
-    def evaluate(self, X: Any, y: Any, *, loss: str | Loss | None = None,
-                 sample_weight: Any = None) -> dict[str, float]:
-        """{"loss": ..., "accuracy": ...} on (X, y) (accuracy for classifiers only)."""
-        return training.evaluate(self, X, y, loss=loss, sample_weight=sample_weight)
+    # training.py's functions, as methods: each has one signature and one docstring, there
+    fit = training.fit
+    train_on_batch = training.train_on_batch
+    evaluate = training.evaluate
 
     def predict(self, X: Any, batch_size: int = 1024) -> np.ndarray:
         """Class labels (n,) for classifiers; the outputs for regression ((n,) for one output)."""
         task = self._task()
-        outputs = training.predict_outputs(self, X, batch_size)
-        if task in training.CLASSIFICATION_TASKS:
-            return training.outputs_to_labels(outputs, task)
+        outputs = self.predict_outputs(X, batch_size)
+        if task in CLASSIFICATION_TASKS:
+            return predicted_labels(outputs, task)
         return outputs[:, 0] if outputs.shape[1] == 1 else outputs
 
     def predict_proba(self, X: Any, batch_size: int = 1024) -> np.ndarray:
-        """Class probabilities (n, n_classes), each row summing to 1."""
+        """Class probabilities (n, n_classes), each row summing to 1: softmax of the logits
+        for cross-entropy; for binary cross-entropy with one output, columns [1 - p, p] with
+        p = sigmoid(output) (with several outputs, each output's sigmoid)."""
         task = self._task()
-        return training.outputs_to_probabilities(training.predict_outputs(self, X, batch_size),
-                                                 task)
+        outputs = self.predict_outputs(X, batch_size)
+        if task == "multiclass":
+            return softmax(outputs, axis=1)
+        if task == "binary":
+            positive = sigmoid(outputs)
+            return np.hstack([1.0 - positive, positive]) if outputs.shape[1] == 1 else positive
+        raise ValueError("probabilities need a classification loss; this network is trained "
+                         f"with a {task} loss. Use predict() for its outputs.")
+
+    def predict_outputs(self, X: Any, batch_size: int = 1024) -> np.ndarray:
+        """The raw outputs for X (logits for classifiers), checked and computed in batches."""
+        X = check_features(X, "X", self.n_inputs, self.dtype)
+        batch_size = check_int(batch_size, "batch_size")
+        return np.concatenate([self.forward(X[start:start + batch_size], training=False)
+                               for start in range(0, len(X), batch_size)])
 
     # ------------------------------------------------------------------------------------------
     # Description and copies
@@ -321,7 +261,9 @@ class Sequential:
     def _task(self) -> str:
         return training.resolve_loss(self, None).task
 
-    def _check_output_layer(self, loss: Loss) -> None:
+    def check_loss(self, loss: Loss) -> None:
+        """Refuse a loss that would apply the output layer's link function a second time
+        (fit and train_on_batch call this)."""
         last = self.layers[-1]
         for loss_type, layer_type, name in ((CrossEntropy, Softmax, "cross_entropy"),
                                             (BinaryCrossEntropy, Sigmoid, "binary_cross_entropy")):
@@ -385,14 +327,14 @@ class MLP(Sequential):
 def _backward(layer: Layer, grad_output: np.ndarray, input_grad: bool) -> np.ndarray | None:
     """layer.backward(grad_output, input_grad), or without the flag for a custom layer whose
     backward does not take it (written before it existed)."""
-    if input_grad or not _takes_input_grad(type(layer)):
+    if input_grad or not _takes_input_grad(type(layer).backward):
         return layer.backward(grad_output)
     return layer.backward(grad_output, input_grad=False)
 
 
 @functools.cache
-def _takes_input_grad(layer_type: type) -> bool:
-    return "input_grad" in inspect.signature(layer_type.backward).parameters
+def _takes_input_grad(backward: Any) -> bool:
+    return "input_grad" in inspect.signature(backward).parameters
 
 
 def _default_init(next_layer: Layer | None) -> str:

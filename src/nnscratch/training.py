@@ -40,12 +40,10 @@ from ._validation import (
     check_sample_count,
     fail,
 )
-from .activations import sigmoid, softmax
 from .callbacks import Callback, History, ProgressLogger
 from .losses import Loss, get_loss
+from .metrics import CLASSIFICATION_TASKS, predicted_labels
 from .optim import SGD, Optimizer, get_optimizer
-
-CLASSIFICATION_TASKS = ("multiclass", "binary")
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -79,7 +77,46 @@ def fit(
     verbose: int = 0,
     initial_epoch: int = 0,
 ) -> History:
-    """Train ``model`` on (X, y) and return the per-epoch History; see Sequential.fit."""
+    """Train on (X, y) by gradient descent; return the History of per-epoch metrics.
+
+    Parameters
+    ----------
+    X : array (n_samples, n_features)
+    y : array
+        Class labels (n,) or one-hot rows (n, k) for "cross_entropy"; 0/1 for
+        "binary_cross_entropy"; real targets (n,) or (n, k) for "mse".
+    loss : str or Loss
+        "cross_entropy", "binary_cross_entropy", "mse", or a Loss. Needed on the first fit.
+    optimizer : str or Optimizer
+        Default: the optimizer of the previous fit (warm start), else SGD(lr=0.01).
+    epochs : int
+        The final epoch count (passes over the training data).
+    batch_size : int or None
+        1: per-sample SGD; an int: mini-batches; None: the full batch.
+    validation_data : (X_val, y_val), optional
+        Scored after every epoch as "val_loss" (and "val_accuracy").
+    validation_split : float
+        Or: hold out this fraction of (X, y), chosen at random with ``seed``.
+    shuffle : bool
+        Visit the rows in a new random order every epoch.
+    seed : int, optional
+        Seeds the shuffling (per epoch) and the split; None uses the network's own generator.
+    callbacks : list of Callback
+        E.g. EarlyStopping, LearningRateScheduler, ReduceLROnPlateau.
+    class_weight : "balanced" or dict, optional
+        Weight each sample's loss by its class (classification only).
+    sample_weight : array (n_samples,), optional
+        Weight each sample's loss.
+    verbose : 0, 1 or 2
+        0 is silent; 1 draws a progress bar on stderr; 2 writes one line per epoch.
+    initial_epoch : int
+        The epoch to start from, when resuming a checkpoint saved after that many epochs.
+
+    Calling fit again continues from the current weights. A loss or weights that turn NaN or
+    infinite raise TrainingDivergedError (the weights go back to the last finite ones);
+    Ctrl-C, SIGTERM or SIGHUP stop after the current batch. ``model`` is anything with the
+    network's interface (see the module docstring); ``Sequential.fit`` is this function.
+    """
     loss, optimizer = _resolve_loss_and_optimizer(model, loss, optimizer)
     epochs = check_int(epochs, "epochs", fix="Train for at least one epoch.")
     initial_epoch = check_int(initial_epoch, "initial_epoch", minimum=0)
@@ -188,7 +225,8 @@ def train_step(
 def train_on_batch(model: Any, X: Any, y: Any, *, loss: str | Loss | None = None,
                    optimizer: str | Optimizer | None = None,
                    sample_weight: Any = None) -> dict[str, float]:
-    """One checked gradient-descent step on (X, y), for custom training loops."""
+    """One gradient-descent step on (X, y), checked, for custom training loops; returns the
+    batch's metrics. A step that makes the weights non-finite is undone, and raises."""
     loss, optimizer = _resolve_loss_and_optimizer(model, loss, optimizer)
     X, targets = prepare_data(model, loss, X, y)
     weights = sample_weights(loss, targets, model.n_outputs, None, sample_weight, model.dtype)
@@ -212,42 +250,13 @@ def train_on_batch(model: Any, X: Any, y: Any, *, loss: str | Loss | None = None
 
 def evaluate(model: Any, X: Any, y: Any, *, loss: str | Loss | None = None,
              sample_weight: Any = None, batch_size: int = 1024) -> dict[str, float]:
-    """The mean loss on (X, y), and the accuracy for classifiers, without training."""
+    """{"loss": ..., "accuracy": ...} on (X, y), without training (accuracy for classifiers
+    only)."""
     loss = resolve_loss(model, loss)
     X, targets = prepare_data(model, loss, X, y)
     weights = sample_weights(loss, targets, model.n_outputs, None, sample_weight, model.dtype)
     return _evaluate_prepared(model, loss, X, targets, weights,
                               check_int(batch_size, "batch_size"))
-
-
-def predict_outputs(model: Any, X: Any, batch_size: int = 1024) -> np.ndarray:
-    """The network's raw outputs for X (logits for classifiers), computed in batches."""
-    X = check_features(X, "X", model.n_inputs, model.dtype)
-    batch_size = check_int(batch_size, "batch_size")
-    return np.concatenate([model.forward(X[start:start + batch_size], training=False)
-                           for start in range(0, len(X), batch_size)])
-
-
-def outputs_to_probabilities(outputs: np.ndarray, task: str) -> np.ndarray:
-    """Class probabilities from raw outputs: softmax for "multiclass"; for "binary" with one
-    output, columns [1 - p, p] with p = sigmoid(output); with several outputs, each sigmoid."""
-    if task == "multiclass":
-        return softmax(outputs, axis=1)
-    if task == "binary":
-        positive = sigmoid(outputs)
-        return np.hstack([1.0 - positive, positive]) if outputs.shape[1] == 1 else positive
-    raise ValueError(f"probabilities need a classification loss; this network is trained with a "
-                     f"{task} loss. Use predict() for its outputs.")
-
-
-def outputs_to_labels(outputs: np.ndarray, task: str) -> np.ndarray:
-    """Predicted labels: the arg-max class ("multiclass") or output > 0, i.e. p > 0.5 ("binary")."""
-    if task == "multiclass":
-        return outputs.argmax(axis=1)
-    if task == "binary":
-        labels = (outputs > 0).astype(np.int64)
-        return labels[:, 0] if outputs.shape[1] == 1 else labels
-    return outputs
 
 
 def resolve_loss(model: Any, loss: str | Loss | None) -> Loss:
@@ -345,7 +354,7 @@ class _Totals:
         self.loss_sum += value * len(outputs)
         self.samples += len(outputs)
         if task in CLASSIFICATION_TASKS:
-            predicted = outputs_to_labels(outputs, task)
+            predicted = predicted_labels(outputs, task)
             self.correct += int(np.count_nonzero(predicted == _true_labels(targets, task)))
             self.compared += predicted.size
 
@@ -435,6 +444,9 @@ def _validation_set(model, loss, X, targets, validation_data, validation_split, 
 
 def _resolve_loss_and_optimizer(model, loss, optimizer) -> tuple[Loss, Optimizer]:
     loss = resolve_loss(model, loss)
+    check_loss = getattr(model, "check_loss", None)  # a model may refuse a loss that clashes
+    if check_loss is not None:  # with its output layer
+        check_loss(loss)
     if optimizer is None:
         optimizer = getattr(model, "optimizer", None) or SGD()
     return loss, get_optimizer(optimizer)
