@@ -24,9 +24,9 @@ from .callbacks import (
 from .gradcheck import check_gradients, gradient_errors
 from .layers import Dense, Dropout, Layer
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
-from .network import MLP, Sequential
+from .network import MLP, Sequential, load
 from .optim import SGD, Adam, AdamW, RMSProp
-from .serialization import ModelFileError, load, save
+from .serialization import ModelFileError, save
 from .training import TrainingDivergedError
 
 __all__ = [

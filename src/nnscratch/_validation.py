@@ -12,6 +12,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+FLOAT_DTYPES = ("float32", "float64")  # the dtypes a network computes in
+
 
 def describe(value: Any) -> str:
     """A short description of ``value`` for an error message (type, and shape for arrays)."""

@@ -24,6 +24,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from ._validation import check_choice, check_float, check_int
+from .serialization import read_metadata
 
 
 class Callback:
@@ -243,8 +244,6 @@ class ModelCheckpoint(Callback):
 
     def _recorded_best(self) -> float:
         """The signed best value recorded in the existing file, or inf if there is none."""
-        from .serialization import read_metadata  # serialization imports network, above us
-
         try:
             recorded = read_metadata(self.filepath).get("checkpoint")
         except (OSError, ValueError):

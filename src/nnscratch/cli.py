@@ -39,10 +39,10 @@ from .callbacks import EarlyStopping, GradientNormRecorder, History, ProgressLog
 from .datasets import DataError
 from .gradcheck import gradient_errors
 from .layers import Dense, Dropout
-from .network import MLP, Sequential
+from .network import MLP, Sequential, load
 from .optim import OPTIMIZERS, Optimizer, get_optimizer
 from .runs import RunFolder, can_plot, load_history, save_figure, save_run
-from .serialization import ModelFileError, load
+from .serialization import ModelFileError
 from .training import TrainingDivergedError
 
 DATA_SETS = ("digits", "xor", "mnist", "fashion-mnist")

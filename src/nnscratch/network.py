@@ -25,17 +25,18 @@ from typing import Any
 
 import numpy as np
 
-from . import explain, training
-from ._validation import check_choice, check_features, check_float, check_int, fail
+from . import explain, serialization, training
+from ._validation import FLOAT_DTYPES, check_choice, check_features, check_float, check_int, fail
 from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, get_activation, sigmoid, softmax
 from .callbacks import History
-from .init import Initializer
+from .init import Initializer, zeros
 from .layers import Dense, Dropout, Layer
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss, get_loss
 from .metrics import CLASSIFICATION_TASKS, predicted_labels
 from .optim import Optimizer
+from .serialization import ModelFileError
 
-DTYPES = ("float32", "float64")
+DTYPES = FLOAT_DTYPES
 
 
 class Sequential:
@@ -217,9 +218,31 @@ class Sequential:
 
         ``nnscratch.load(path)`` gives back a network with bit-identical predictions.
         """
-        from .serialization import save  # serialization builds networks: it imports this module
+        return serialization.save(self, path, include_optimizer, metadata)
 
-        return save(self, path, include_optimizer, metadata)
+    @staticmethod
+    def from_config(config: dict[str, Any]) -> Sequential:
+        """The network a checked model-file config describes, with zero weights (no random
+        draw is spent on weights that the file's will replace)."""
+        layers = []
+        for index, spec in enumerate(config["layers"]):
+            try:
+                layer = serialization.LAYER_TYPES[spec["type"]](**spec["config"])
+            except (TypeError, ValueError) as error:
+                raise ModelFileError(f"layer {index} ({spec['type']}) has a bad config: "
+                                     f"{error}") from None
+            if isinstance(layer, Dense):
+                layer.init = zeros  # calloc'd pages cost nothing until the file's bytes arrive
+            layers.append(layer)
+        try:
+            network = Sequential(layers, seed=config["seed"], dtype=config["dtype"],
+                                 loss=config["loss"])
+        except (TypeError, ValueError) as error:
+            raise ModelFileError(f"the layers do not form a network: {error}") from None
+        for layer in layers:
+            if isinstance(layer, Dense):
+                layer.init = None
+        return network
 
     def astype(self, dtype: Any) -> Sequential:
         """A copy of the network whose parameters and computations use ``dtype``."""
@@ -322,6 +345,16 @@ class MLP(Sequential):
             layers.append(get_activation(output_activation))
         self.sizes = sizes
         super().__init__(layers, seed=seed, dtype=dtype, loss=loss)
+
+
+def load(path: str | os.PathLike) -> Sequential:
+    """Read a network saved by ``save``: same architecture, weights, loss, optimizer state and
+    random-generator state, so predictions are bit-identical and training can resume.
+
+    Raises FileNotFoundError if there is no file at ``path`` and ModelFileError for anything
+    else that keeps it from loading (see serialization.py for every check).
+    """
+    return serialization.read(path, Sequential.from_config)
 
 
 def _backward(layer: Layer, grad_output: np.ndarray, input_grad: bool) -> np.ndarray | None:

@@ -42,13 +42,11 @@ from typing import IO, Any, TypeGuard
 import numpy as np
 
 from ._files import atomic_write
-from ._validation import all_finite
+from ._validation import FLOAT_DTYPES, all_finite
 from ._version import __version__
 from .activations import ACTIVATIONS
-from .init import zeros
 from .layers import Dense, Dropout, Layer
 from .losses import LOSSES
-from .network import DTYPES, Sequential
 from .optim import SGD, Adam, AdamW, Optimizer, RMSProp
 
 FORMAT_NAME = "nnscratch"
@@ -66,13 +64,14 @@ MAX_PARAMETERS = 2**31
 DEFLATE_MAX_RATIO = 1100  # deflate cannot expand more than 1032:1; a claim beyond is a lie
 READ_CHUNK_BYTES = 8 * 2**20
 SAFETENSORS_DTYPES: dict[str, np.dtype] = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
+Build = Callable[[dict[str, Any]], Any]  # config -> the network it describes, weights zero
 
 
 class ModelFileError(ValueError):
     """A model file that cannot be loaded: missing, truncated, corrupt or not nnscratch's."""
 
 
-def save(network: Sequential, path: str | os.PathLike, include_optimizer: bool = True,
+def save(network: Any, path: str | os.PathLike, include_optimizer: bool = True,
          metadata: dict[str, Any] | None = None) -> Path:
     """Write ``network`` to ``path``: ``.safetensors`` for PyTorch, anything else as ``.npz``.
 
@@ -86,7 +85,7 @@ def save(network: Sequential, path: str | os.PathLike, include_optimizer: bool =
     is not plain JSON or makes the config larger than 16 MiB. The written file is loaded back
     and compared bit for bit before it replaces ``path``.
     """
-    if not isinstance(network, Sequential):
+    if not all(hasattr(network, name) for name in ("layers", "named_parameters", "rng")):
         raise TypeError(f"network must be a Sequential (or MLP); got {type(network).__name__}.")
     path = Path(path)
     safetensors = path.suffix == ".safetensors"
@@ -96,7 +95,8 @@ def save(network: Sequential, path: str | os.PathLike, include_optimizer: bool =
     arrays = {name: param for name, param, _ in network.named_parameters()}
     if safetensors:
         atomic_write(path, lambda file: _write_safetensors(file, network, config_bytes),
-                     check=lambda written: _verify_written(written, arrays, _load_safetensors))
+                     check=lambda written: _verify_written(written, arrays, _load_safetensors,
+                                                           type(network).from_config))
         return path
     members = {"config": np.frombuffer(config_bytes, dtype=np.uint8)}
     members.update({f"params/{name}": param for name, param in arrays.items()})
@@ -104,13 +104,15 @@ def save(network: Sequential, path: str | os.PathLike, include_optimizer: bool =
         for index, slots in network.optimizer.state.items():
             members.update({f"optimizer/{index}/{slot}": value for slot, value in slots.items()})
     atomic_write(path, lambda file: np.savez(file, **members),  # type: ignore[arg-type]
-                 check=lambda written: _verify_written(written, arrays, _load_npz))
+                 check=lambda written: _verify_written(written, arrays, _load_npz,
+                                                       type(network).from_config))
     return path
 
 
-def load(path: str | os.PathLike) -> Sequential:
-    """Read a network saved by ``save``: same architecture, weights, loss, optimizer state and
-    random-generator state, so predictions are bit-identical and training can resume.
+def read(path: str | os.PathLike, build: Build) -> Any:
+    """The network saved in ``path`` by ``save``, made by ``build(config)`` (which must return
+    it with zero weights; network.load passes the builder) and filled from the file: the same
+    weights, loss, optimizer state and random-generator state.
 
     Raises FileNotFoundError if there is no file at ``path`` and ModelFileError for anything
     else that keeps it from loading; no other exception escapes.
@@ -121,8 +123,8 @@ def load(path: str | os.PathLike) -> Sequential:
                                 "written by net.save(path) or `nnscratch train --out DIR`.")
     try:
         if path.suffix == ".safetensors":
-            return _load_safetensors(path)
-        return _load_npz(path)
+            return _load_safetensors(path, build)
+        return _load_npz(path, build)
     except ModelFileError as error:
         raise ModelFileError(f"{path} is not a loadable nnscratch model: {error}") from None
     except PermissionError as error:
@@ -159,9 +161,9 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
 # The config: what the file promises, checked before anything is built
 
 
-def network_config(network: Sequential, include_optimizer: bool,
+def network_config(network: Any, include_optimizer: bool,
                    metadata: dict[str, Any] | None) -> dict[str, Any]:
-    """The JSON description of ``network`` that ``build_network`` turns back into it."""
+    """The JSON description of ``network`` that ``Sequential.from_config`` turns back into it."""
     layers = []
     for index, layer in enumerate(network.layers):
         if LAYER_TYPES.get(type(layer).__name__) is not type(layer):
@@ -201,30 +203,6 @@ def network_config(network: Sequential, include_optimizer: bool,
         "optimizer": optimizer,
         "metadata": metadata,
     }
-
-
-def build_network(config: dict[str, Any]) -> Sequential:
-    """Build the network that ``config`` (already checked) describes, with zero weights: the
-    caller fills them, so no random draw is spent on weights thrown away."""
-    layers = []
-    for index, spec in enumerate(config["layers"]):
-        try:
-            layer = LAYER_TYPES[spec["type"]](**spec["config"])
-        except (TypeError, ValueError) as error:
-            raise ModelFileError(f"layer {index} ({spec['type']}) has a bad config: {error}") \
-                from None
-        if isinstance(layer, Dense):
-            layer.init = zeros  # no random draw; calloc'd pages cost nothing until read into
-        layers.append(layer)
-    try:
-        network = Sequential(layers, seed=config["seed"], dtype=config["dtype"],
-                             loss=config["loss"])
-    except (TypeError, ValueError) as error:
-        raise ModelFileError(f"the layers do not form a network: {error}") from None
-    for layer in layers:
-        if isinstance(layer, Dense):
-            layer.init = None
-    return network
 
 
 def parameter_shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
@@ -275,8 +253,8 @@ def _check_format(config: Any) -> None:
 
 
 def _check_scalars(config: dict[str, Any]) -> None:
-    if not _is_name_in(config["dtype"], DTYPES):
-        raise ModelFileError(f"dtype {config['dtype']!r} is not one of {DTYPES}")
+    if not _is_name_in(config["dtype"], FLOAT_DTYPES):
+        raise ModelFileError(f"dtype {config['dtype']!r} is not one of {FLOAT_DTYPES}")
     if not _is_whole(config["seed"]) or not 0 <= config["seed"] < 2**128:
         raise ModelFileError(f"seed {config['seed']!r} is not a whole number in [0, 2**128)")
     if config["loss"] is not None and not _is_name_in(config["loss"], LOSSES):
@@ -373,7 +351,7 @@ def _encode_config(config: dict[str, Any]) -> bytes:
     return text
 
 
-def _check_savable(network: Sequential, config: dict[str, Any]) -> None:
+def _check_savable(network: Any, config: dict[str, Any]) -> None:
     """Refuse weights and optimizer state that load() would refuse, naming the culprit."""
     shapes = parameter_shapes(config)
     named = {name: param for name, param, _ in network.named_parameters()}
@@ -407,10 +385,10 @@ def _check_array(array: Any, name: str, shape: tuple[int, ...], dtype: np.dtype)
 
 
 def _verify_written(path: Path, arrays: dict[str, np.ndarray],
-                    loader: Callable[[Path], Sequential]) -> None:
+                    loader: Callable[[Path, Build], Any], build: Build) -> None:
     """Load the file just written and compare every parameter bit for bit."""
     try:
-        loaded = loader(path)
+        loaded = loader(path, build)
     except ModelFileError as error:
         raise ValueError(f"The model cannot be saved: the file written does not load back "
                          f"({error}).") from None
@@ -419,7 +397,7 @@ def _verify_written(path: Path, arrays: dict[str, np.ndarray],
             raise ValueError(f"The model cannot be saved: {name} does not read back bit for bit.")
 
 
-def _restore_state(network: Sequential, config: dict[str, Any],
+def _restore_state(network: Any, config: dict[str, Any],
                    optimizer_state: dict[int, dict[str, np.ndarray]]) -> None:
     network.metadata = config["metadata"]
     try:
@@ -463,7 +441,7 @@ def _optimizer_slots(config: dict[str, Any], shapes: dict[str, tuple[int, ...]]
 # .npz
 
 
-def _load_npz(path: Path) -> Sequential:
+def _load_npz(path: Path, build: Build) -> Any:
     archive_size = path.stat().st_size
     with zipfile.ZipFile(path) as archive:
         infos = _check_members(archive, archive_size)
@@ -482,7 +460,7 @@ def _load_npz(path: Path) -> Sequential:
             with archive.open(infos[member]) as file:
                 _check_npy_header(file, member, dtype, shape)
             _check_claim(infos[member], math.prod(shape) * dtype.itemsize)
-        network = build_network(config)
+        network = build(config)
         for name, param, _ in network.named_parameters():
             _read_member(archive, infos[f"params/{name}"], param)
         optimizer_state: dict[int, dict[str, np.ndarray]] = {}
@@ -617,7 +595,7 @@ def _read_into(file: IO[bytes], target: np.ndarray, name: str, swap: bool = Fals
 # .safetensors: an 8-byte little-endian header length, a JSON header, then the raw bytes
 
 
-def _torch_tensors(network: Sequential) -> dict[str, np.ndarray]:
+def _torch_tensors(network: Any) -> dict[str, np.ndarray]:
     """PyTorch's state_dict names and shapes: "<index>.weight" (out, in), "<index>.bias"."""
     tensors = {}
     for index, layer in enumerate(network.layers):
@@ -627,7 +605,7 @@ def _torch_tensors(network: Sequential) -> dict[str, np.ndarray]:
     return tensors
 
 
-def _write_safetensors(file: IO[bytes], network: Sequential, config_bytes: bytes) -> None:
+def _write_safetensors(file: IO[bytes], network: Any, config_bytes: bytes) -> None:
     tensors = _torch_tensors(network)
     dtype_name = {value: key for key, value in SAFETENSORS_DTYPES.items()}[
         network.dtype.newbyteorder("<")]
@@ -646,7 +624,7 @@ def _write_safetensors(file: IO[bytes], network: Sequential, config_bytes: bytes
         file.write(tensor.astype(tensor.dtype.newbyteorder("<"), copy=False).tobytes())
 
 
-def _load_safetensors(path: Path) -> Sequential:
+def _load_safetensors(path: Path, build: Build) -> Any:
     size = path.stat().st_size
     with path.open("rb") as file:
         header, data_start = _read_safetensors_header(file, size)
@@ -663,7 +641,7 @@ def _load_safetensors(path: Path) -> Sequential:
             if entry["shape"] != list(shape):
                 raise ModelFileError(f"tensor {name} has shape {entry['shape']}, expected "
                                      f"{list(shape)}")
-        network = build_network(config)
+        network = build(config)
         for index, layer in enumerate(network.layers):
             if isinstance(layer, Dense):
                 for key, torch_key in (("W", "weight"), ("b", "bias")):
