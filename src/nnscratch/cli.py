@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -154,10 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Neural networks from scratch in NumPy: train, inspect and check them.")
     parser.add_argument("--version", action="version", version=f"nnscratch {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    formatter = argparse.ArgumentDefaultsHelpFormatter
 
-    train = commands.add_parser(
-        "train", help="train a network and save the run", formatter_class=formatter,
+    train = subcommand(
+        commands, run_train, "train", help="train a network and save the run",
         description="Train an MLP on a data set, report its test accuracy and save the run. "
                     "With no arguments: the built-in 8x8 digits, in a few seconds.")
     add_data_arguments(train, default="digits")
@@ -189,16 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                        help="0 silent, 1 progress bar (one line per epoch when not a "
                             "terminal), 2 one line per epoch")
-    train.set_defaults(run=run_train)
 
-    evaluate = commands.add_parser("evaluate", help="test loss, accuracy and confusion matrix",
-                                   formatter_class=formatter)
+    evaluate = subcommand(commands, run_evaluate, "evaluate",
+                          help="test loss, accuracy and confusion matrix")
     evaluate.add_argument("model", type=Path, help="a model file (or a run folder)")
     add_data_arguments(evaluate, default=None)
-    evaluate.set_defaults(run=run_evaluate)
 
-    predict = commands.add_parser(
-        "predict", help="classify images or .npy rows", formatter_class=formatter,
+    predict = subcommand(
+        commands, run_predict, "predict", help="classify images or .npy rows",
         description="Print the predicted class and its probability for each input: image "
                     "files (PNG, JPEG, ...; resized to the model's input) or .npy arrays of "
                     "rows.")
@@ -209,10 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "dark ground; auto inverts images whose border is light)")
     predict.add_argument("--top", type=positive_int, default=1,
                          help="how many of the most likely classes to print")
-    predict.set_defaults(run=run_predict)
 
-    plot = commands.add_parser(
-        "plot", help="draw a figure as a PNG", formatter_class=formatter,
+    plot = subcommand(
+        commands, run_plot, "plot", help="draw a figure as a PNG",
         description="activations and derivatives need no source; history takes a run folder "
                     "or model; the others take a model (or run folder) and its data set.")
     plot.add_argument("figure", choices=PLOTS)
@@ -223,40 +219,27 @@ def build_parser() -> argparse.ArgumentParser:
                       help="for 'sample': which test sample to show")
     plot.add_argument("--output", "-o", type=Path, default=None,
                       help="the PNG to write (default: <figure>.png)")
-    plot.set_defaults(run=run_plot)
 
-    summary = commands.add_parser("summary", help="the layer table of a model or architecture",
-                                  formatter_class=formatter)
-    summary.add_argument("model", type=Path, nargs="?", default=None,
-                         help="a model file; without it, the architecture from the options")
-    add_architecture_arguments(summary)
-    summary.add_argument("--inputs", type=positive_int, default=64, help="input features")
-    summary.add_argument("--outputs", type=positive_int, default=10, help="output units")
-    summary.set_defaults(run=run_summary)
+    summary = subcommand(commands, run_summary, "summary",
+                         help="the layer table of a model or architecture")
+    add_model_or_architecture_arguments(summary, inputs=64, outputs=10)
 
-    gradcheck = commands.add_parser(
-        "gradcheck", help="check backprop against finite differences",
-        formatter_class=formatter,
+    gradcheck = subcommand(
+        commands, run_gradcheck, "gradcheck", help="check backprop against finite differences",
         description="Compare each parameter's backprop gradient with float64 central "
                     "differences on a small random batch.")
-    gradcheck.add_argument("model", type=Path, nargs="?", default=None,
-                           help="a model file; without it, the architecture from the options")
-    add_architecture_arguments(gradcheck)
-    gradcheck.add_argument("--inputs", type=positive_int, default=8, help="input features")
-    gradcheck.add_argument("--outputs", type=positive_int, default=3, help="classes")
+    add_model_or_architecture_arguments(gradcheck, inputs=8, outputs=3)
     gradcheck.add_argument("--samples", type=positive_int, default=4, help="batch size")
     gradcheck.add_argument("--seed", type=non_negative_int, default=0)
-    gradcheck.set_defaults(run=run_gradcheck)
 
-    download = commands.add_parser("download", help="fetch a data set into the cache",
-                                   formatter_class=formatter)
+    download = subcommand(commands, run_download, "download",
+                          help="fetch a data set into the cache")
     download.add_argument("data", choices=tuple(datasets.DATA_SETS))
     download.add_argument("--data-dir", type=Path, default=None,
                           help="where to put it (default: $NNSCRATCH_DATA or the user cache)")
-    download.set_defaults(run=run_download)
 
-    recipe = commands.add_parser(
-        "recipe", help="run one of the articles' experiments", formatter_class=formatter,
+    recipe = subcommand(
+        commands, run_recipe, "recipe", help="run one of the articles' experiments",
         description="Run an experiment set up as its article sets it up, and print the "
                     "article's number beside ours, with held-out accuracy and the time taken. "
                     "The run is saved with its plots.")
@@ -270,10 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the run folder (default: runs/recipe-<name>-<date>-<time>)")
     recipe.add_argument("--no-plots", action="store_true")
     recipe.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
-    recipe.set_defaults(run=run_recipe)
 
-    explain = commands.add_parser(
-        "explain", help="the equations of a network, with shapes", formatter_class=formatter,
+    explain = subcommand(
+        commands, run_explain, "explain", help="the equations of a network, with shapes",
         description="Print each layer's forward and backward equations with the actual array "
                     "shapes, in the order backpropagation runs them. With --trace, run one "
                     "training step on a tiny random batch and print every value.")
@@ -291,7 +273,15 @@ def build_parser() -> argparse.ArgumentParser:
                          help="one SGD step with the values of every array (use tiny layers)")
     explain.add_argument("--lr", type=positive_float, default=0.1, help="for --trace")
     explain.add_argument("--seed", type=non_negative_int, default=0)
-    explain.set_defaults(run=run_explain)
+    return parser
+
+
+def subcommand(commands: argparse._SubParsersAction, run: Callable[[argparse.Namespace], int],
+               name: str, **options: str) -> argparse.ArgumentParser:
+    """A subcommand parser whose defaults show in --help, and that runs ``run``."""
+    parser = commands.add_parser(name, formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                                 **options)  # type: ignore[arg-type]
+    parser.set_defaults(run=run)
     return parser
 
 
@@ -302,6 +292,15 @@ def add_data_arguments(parser: argparse.ArgumentParser, default: str | None) -> 
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="where MNIST files are (default: $NNSCRATCH_DATA or the user "
                              "cache, downloading them if absent)")
+
+
+def add_model_or_architecture_arguments(parser: argparse.ArgumentParser, inputs: int,
+                                        outputs: int) -> None:
+    parser.add_argument("model", type=Path, nargs="?", default=None,
+                        help="a model file; without it, the architecture from the options")
+    add_architecture_arguments(parser)
+    parser.add_argument("--inputs", type=positive_int, default=inputs, help="input features")
+    parser.add_argument("--outputs", type=positive_int, default=outputs, help="output units")
 
 
 def add_architecture_arguments(parser: argparse.ArgumentParser) -> None:

@@ -27,7 +27,8 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -117,6 +118,56 @@ def fit(
     Ctrl-C, SIGTERM or SIGHUP stop after the current batch. ``model`` is anything with the
     network's interface (see the module docstring); ``Sequential.fit`` is this function.
     """
+    run = _plan(model, X, y, loss, optimizer, epochs, batch_size, validation_data,
+                validation_split, shuffle, seed, callbacks, class_weight, sample_weight, verbose,
+                initial_epoch)
+    _begin(run)
+    # Overflow warnings are silenced because a blow-up is caught where it matters, at the loss
+    # and the weights, and reported with the epoch, the batch and a fix (TrainingDivergedError).
+    with _StopOnInterrupt() as interrupt, np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(run.initial_epoch, run.epochs):
+            logs = _train_epoch(run, epoch, interrupt)
+            for callback in run.callbacks:
+                callback.on_epoch_end(epoch, logs)
+            if interrupt.requested:
+                model.stop_reason = "interrupted"
+            if interrupt.requested or model.stop_training:
+                break
+    run.history.stop_signal = interrupt.signal_number  # also one after the last epoch's check
+    for callback in run.callbacks:
+        callback.on_train_end()
+    run.history.stop_reason = model.stop_reason
+    return run.history
+
+
+@dataclass
+class _Run:
+    """Everything fit has checked and prepared, for the steps below."""
+
+    model: Any
+    loss: Loss
+    optimizer: Optimizer
+    X: np.ndarray
+    targets: np.ndarray
+    weights: np.ndarray | None
+    train_rows: np.ndarray | None  # None: every row of X
+    validation: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None
+    batch_size: int
+    shuffle: bool
+    seed: int | None
+    epochs: int
+    initial_epoch: int
+    callbacks: list[Callback]
+    history: History
+
+    @property
+    def n_train(self) -> int:
+        return len(self.X) if self.train_rows is None else len(self.train_rows)
+
+
+def _plan(model, X, y, loss, optimizer, epochs, batch_size, validation_data, validation_split,
+          shuffle, seed, callbacks, class_weight, sample_weight, verbose, initial_epoch) -> _Run:
+    """Check every argument of fit once and prepare the data."""
     loss, optimizer = _resolve_loss_and_optimizer(model, loss, optimizer)
     epochs = check_int(epochs, "epochs", fix="Train for at least one epoch.")
     initial_epoch = check_int(initial_epoch, "initial_epoch", minimum=0)
@@ -136,74 +187,72 @@ def fit(
     train_rows, validation = _validation_set(model, loss, X, targets, validation_data,
                                              validation_split, split_rng)
     n_train = len(X) if train_rows is None else len(train_rows)
-    if batch_size is None:
-        batch_size = n_train
-    batch_size = min(check_int(batch_size, "batch_size",
+    batch_size = min(check_int(n_train if batch_size is None else batch_size, "batch_size",
                                fix="Use 1 for per-sample SGD, or None for the full batch."),
                      n_train)
+    history = History()
+    progress = [ProgressLogger(verbose)] if verbose else []
+    return _Run(model, loss, optimizer, X, targets, weights, train_rows, validation, batch_size,
+                bool(shuffle), seed, epochs, initial_epoch, [history, *callbacks, *progress],
+                history)
 
-    model.loss, model.optimizer = loss, optimizer
-    model.stop_training, model.stop_reason = False, None
-    history = model.history = History()
-    everyone: list[Callback] = [history, *callbacks]
-    if verbose:
-        everyone.append(ProgressLogger(verbose))
-    run_facts = {"epochs": epochs, "steps": math.ceil(n_train / batch_size), "samples": n_train,
-                 "batch_size": batch_size}
-    for callback in everyone:
-        callback.set_model(model)
-        callback.set_params(run_facts)
-        callback.on_train_begin()
 
-    _claim_optimizer(optimizer, model)
+def _begin(run: _Run) -> None:
+    """Hand the model its loss, optimizer and history, and start the callbacks."""
+    model = run.model
+    _claim_optimizer(run.optimizer, model)
     _check_finite_weights(model, "before training", "Re-create the network or set finite "
                           "weights with set_weights().")
-    # Overflow warnings are silenced because a blow-up is caught where it matters, at the loss,
-    # and reported with the epoch, the batch and a fix (TrainingDivergedError).
-    with _StopOnInterrupt() as interrupt, np.errstate(over="ignore", invalid="ignore"):
-        for epoch in range(initial_epoch, epochs):
-            for callback in everyone:
-                callback.on_epoch_begin(epoch)
-            last_finite = _Snapshot(model, optimizer)  # the weights were checked finite
-            totals = _Totals()
-            epoch_rng = model.rng if seed is None else np.random.default_rng([seed, epoch])
-            for batch, rows in enumerate(_batches(n_train, train_rows, batch_size, shuffle,
-                                                  epoch_rng)):
-                y_batch = targets[rows]
-                weights_batch = None if weights is None else weights[rows]
-                outputs, value = train_step(model, loss, optimizer, X[rows],
-                                            y_batch, weights_batch)
-                if not math.isfinite(value):
-                    last_finite.restore()
-                    raise TrainingDivergedError(_divergence_message(
-                        f"the loss became {value}", optimizer,
-                        f" at epoch {epoch + 1}, batch {batch + 1}", _RESET), history)
-                totals.add(value, outputs, y_batch, loss.task)
-                for callback in everyone:
-                    callback.on_batch_end(batch, {"loss": value, "size": len(outputs)})
-                if interrupt.requested:
-                    break
-            if not _weights_are_finite(model):  # the epoch's last update can overflow
-                last_finite.restore()
-                raise TrainingDivergedError(_divergence_message(
-                    "the weights became NaN or infinite", optimizer,
-                    f" at the end of epoch {epoch + 1}", _RESET), history)
-            logs = totals.logs()
-            if validation is not None:
-                scores = _evaluate_prepared(model, loss, *validation)
-                logs.update({f"val_{name}": score for name, score in scores.items()})
-            logs["lr"] = optimizer.lr
-            for callback in everyone:
-                callback.on_epoch_end(epoch, logs)
-            if interrupt.requested:
-                model.stop_reason = "interrupted"
-            if interrupt.requested or model.stop_training:
-                break
-    history.stop_signal = interrupt.signal_number  # also one that came after the last check
-    for callback in everyone:
-        callback.on_train_end()
-    history.stop_reason = model.stop_reason
-    return history
+    model.loss, model.optimizer = run.loss, run.optimizer
+    model.stop_training, model.stop_reason = False, None
+    model.history = run.history
+    facts = {"epochs": run.epochs, "steps": math.ceil(run.n_train / run.batch_size),
+             "samples": run.n_train, "batch_size": run.batch_size}
+    for callback in run.callbacks:
+        callback.set_model(model)
+        callback.set_params(facts)
+        callback.on_train_begin()
+
+
+def _train_epoch(run: _Run, epoch: int, interrupt: _StopOnInterrupt) -> dict[str, float]:
+    """One pass over the training rows, batch by batch; returns the epoch's logs.
+
+    A non-finite loss, or weights that are no longer finite at the end, put the weights and
+    the optimizer's state back to those of the epoch's start and raise TrainingDivergedError.
+    """
+    for callback in run.callbacks:
+        callback.on_epoch_begin(epoch)
+    last_finite = _Snapshot(run.model, run.optimizer)  # the weights were checked finite
+    totals = _Totals()
+    epoch_rng = run.model.rng if run.seed is None else np.random.default_rng([run.seed, epoch])
+    for batch, rows in enumerate(_batches(run.n_train, run.train_rows, run.batch_size,
+                                          run.shuffle, epoch_rng)):
+        y_batch = run.targets[rows]
+        outputs, value = train_step(run.model, run.loss, run.optimizer, run.X[rows], y_batch,
+                                    None if run.weights is None else run.weights[rows])
+        if not math.isfinite(value):
+            _diverged(run, last_finite, f"the loss became {value}",
+                      f" at epoch {epoch + 1}, batch {batch + 1}")
+        totals.add(value, outputs, y_batch, run.loss.task)
+        for callback in run.callbacks:
+            callback.on_batch_end(batch, {"loss": value, "size": len(outputs)})
+        if interrupt.requested:
+            break
+    if not _weights_are_finite(run.model):  # the epoch's last update can overflow
+        _diverged(run, last_finite, "the weights became NaN or infinite",
+                  f" at the end of epoch {epoch + 1}")
+    logs = totals.logs()
+    if run.validation is not None:
+        scores = _evaluate_prepared(run.model, run.loss, *run.validation)
+        logs.update({f"val_{name}": score for name, score in scores.items()})
+    logs["lr"] = run.optimizer.lr
+    return logs
+
+
+def _diverged(run: _Run, last_finite: _Snapshot, what: str, where: str) -> NoReturn:
+    last_finite.restore()
+    raise TrainingDivergedError(_divergence_message(what, run.optimizer, where, _RESET),
+                                run.history)
 
 
 def train_step(

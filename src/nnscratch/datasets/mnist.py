@@ -29,39 +29,39 @@ SIZES = dict(zip(FILES, (16 + 60_000 * 784, 8 + 60_000, 16 + 10_000 * 784, 8 + 1
 class IDXDataSet:
     """Where a data set's four files come from, and what their decompressed bytes hash to."""
 
-    sha256: dict[str, str]  # file (without .gz) -> SHA-256 of the decompressed IDX bytes
-    sizes: dict[str, int]  # file (without .gz) -> the decompressed IDX file's size in bytes
+    hashes: tuple[str, ...]  # SHA-256 of each decompressed IDX file, in the order of FILES
     mirrors: tuple[str, ...]
     classes: tuple[str, ...]
 
+    @property
+    def sha256(self) -> dict[str, str]:
+        """file (without .gz) -> SHA-256 of its decompressed bytes."""
+        return dict(zip(FILES, self.hashes, strict=True))
 
+    @property
+    def sizes(self) -> dict[str, int]:
+        """file (without .gz) -> the decompressed file's size in bytes."""
+        return SIZES
+
+
+MNIST_SHA256 = ("ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+                "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2")
+FASHION_MNIST_SHA256 = ("c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+                        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34")
 DATA_SETS = {
-    "mnist": IDXDataSet(
-        sha256=dict(zip(FILES, (
-            "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-            "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-        ), strict=True)),
-        sizes=SIZES,
-        mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/",
-                 "https://storage.googleapis.com/cvdf-datasets/mnist/"),
-        classes=tuple(str(digit) for digit in range(10)),
-    ),
-    "fashion-mnist": IDXDataSet(
-        sha256=dict(zip(FILES, (
-            "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-            "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-        ), strict=True)),
-        sizes=SIZES,
-        mirrors=("https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
-                 "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/"
-                 "fashion/"),
+    "mnist": IDXDataSet(MNIST_SHA256, mirrors=(
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/"),
+        classes=tuple(str(digit) for digit in range(10))),
+    "fashion-mnist": IDXDataSet(FASHION_MNIST_SHA256, mirrors=(
+        "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
+        "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"),
         classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                 "Sneaker", "Bag", "Ankle boot"),
-    ),
+                 "Sneaker", "Bag", "Ankle boot")),
 }
 
 
