@@ -21,6 +21,14 @@ def pytest_collection_modifyitems(config, items):
                                 "would be skipped. Install torch==2.13.0 (see .ci/run).")
 
 
+HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
+HAS_PILLOW = importlib.util.find_spec("PIL") is not None
+needs_matplotlib = pytest.mark.skipif(not HAS_MATPLOTLIB, reason="plots need matplotlib "
+                                      "(pip install 'nnscratch[plot]')")
+needs_pillow = pytest.mark.skipif(not HAS_PILLOW, reason="reading images needs Pillow "
+                                  "(pip install 'nnscratch[plot]')")
+
+
 SHARED_DATA = Path(os.environ.get("NNSCRATCH_TEST_DATA",
                                   Path(__file__).resolve().parents[2] / "shared" / "data"))
 

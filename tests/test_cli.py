@@ -11,15 +11,17 @@ import time
 
 import numpy as np
 import pytest
+from conftest import HAS_MATPLOTLIB, needs_matplotlib, needs_pillow
 
 import nnscratch as ns
 from nnscratch.cli import main
 from nnscratch.datasets import load_digits
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-RUN_FILES = {"model.npz", "history.json", "history.csv", "config.json", "history.png",
-             "confusion_matrix.png", "predictions.png", "first_layer_weights.png",
-             "gradient_norms.png"}
+PLOT_FILES = {"history.png", "confusion_matrix.png", "predictions.png", "first_layer_weights.png",
+              "gradient_norms.png"}
+RUN_FILES = {"model.npz", "history.json", "history.csv", "config.json",
+             *(PLOT_FILES if HAS_MATPLOTLIB else ())}  # without matplotlib, a run has no plots
 
 
 def last_value(output: str, prefix: str) -> float:
@@ -56,7 +58,8 @@ def test_the_saved_run_is_complete_and_consistent(digits_run, capsys):
     csv_rows = (digits_run / "history.csv").read_text().strip().splitlines()
     assert len(history["history"]["loss"]) == config["epochs_run"] == 80 == len(csv_rows) - 1
     assert csv_rows[0] == "epoch,loss,accuracy,val_loss,val_accuracy,lr"
-    assert (digits_run / "history.png").read_bytes().startswith(b"\x89PNG")
+    if HAS_MATPLOTLIB:
+        assert (digits_run / "history.png").read_bytes().startswith(b"\x89PNG")
     net = ns.load(digits_run / "model.npz")
     _, _, X_test, y_test = load_digits()
     assert net.evaluate(X_test, y_test)["accuracy"] == pytest.approx(
@@ -186,7 +189,7 @@ def test_a_diverging_run_fails_with_advice(tmp_path, capsys):
     (["train", "--dropout", "1"], 2, "argument --dropout: expected a fraction in [0, 1), got '1'"),
     (["summary", "--outputs", "1"], 2, "--outputs must be at least 2"),
     (["evaluate", "missing.npz"], 1, "No model file at 'missing.npz'"),
-    (["plot", "history"], 2, "plot history needs a SOURCE"),
+    pytest.param(["plot", "history"], 2, "plot history needs a SOURCE", marks=needs_matplotlib),
     (["plot", "sample", "--index", "x"], 2, "argument --index: expected a whole number"),
     (["fly"], 2, "invalid choice: 'fly'"),
     ([], 2, "the following arguments are required: COMMAND"),
@@ -206,11 +209,28 @@ def test_bad_files_for_predict_and_evaluate(digits_run, tmp_path, capsys):
     np.save(tmp_path / "wide.npy", np.ones((2, 65)))
     assert main(["predict", str(digits_run), str(tmp_path / "wide.npy")]) == 2
     assert "shape (2, 65)" in capsys.readouterr().err
+    assert main(["predict", str(digits_run), str(tmp_path / "absent.png")]) == 1
+    assert "No input file" in capsys.readouterr().err
+
+
+@needs_pillow
+def test_a_damaged_image_is_a_one_line_failure(digits_run, tmp_path, capsys):
     (tmp_path / "fake.png").write_text("not an image")
     assert main(["predict", str(digits_run), str(tmp_path / "fake.png")]) == 1  # damaged file
     assert "not an image Pillow can read" in capsys.readouterr().err
-    assert main(["predict", str(digits_run), str(tmp_path / "absent.png")]) == 1
-    assert "No input file" in capsys.readouterr().err
+
+
+def test_without_the_plot_extra_images_and_plots_say_what_to_install(digits_run, tmp_path,
+                                                                     capsys, monkeypatch):
+    from nnscratch import cli
+
+    monkeypatch.setitem(sys.modules, "PIL", None)  # import PIL now raises ImportError
+    monkeypatch.setattr(cli, "can_plot", lambda: False)
+    (tmp_path / "digit.png").write_bytes(b"\x89PNG")
+    assert main(["predict", str(digits_run), str(tmp_path / "digit.png")]) == 2
+    assert "reading images needs Pillow: pip install 'nnscratch[plot]'" in capsys.readouterr().err
+    assert main(["plot", "history", str(digits_run)]) == 2
+    assert "plots need matplotlib: pip install 'nnscratch[plot]'" in capsys.readouterr().err
 
 
 def test_python_dash_m_runs_the_command_without_a_traceback():

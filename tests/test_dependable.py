@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_same_weights
+from conftest import assert_same_weights, needs_matplotlib, needs_pillow
 
 import nnscratch as ns
 from nnscratch.datasets import load_digits
@@ -303,12 +303,13 @@ def model_file(tmp_path_factory) -> Path:
     (["evaluate", "absent.npz"], 1, "No model file at 'absent.npz'"),
     (["predict", "absent.npz", "x.png"], 1, "No model file at 'absent.npz'"),
     (["predict", "{model}", "absent.png"], 1, "No input file at absent.png"),
-    (["predict", "{model}", "{junk_image}"], 1, "not an image Pillow can read"),
+    pytest.param(["predict", "{model}", "{junk_image}"], 1, "not an image Pillow can read",
+                 marks=needs_pillow),
     (["predict", "{model}", "{wrong_rows}"], 2, "the model needs numeric rows of 64 features"),
     (["evaluate", "{junk_model}"], 1, "is not a loadable nnscratch model"),
     (["evaluate", "{model}"], 2, "does not record its data set: pass --data"),
     (["evaluate", "{model}", "--data", "xor"], 2, "maps 64 inputs to 10 outputs, but xor"),
-    (["plot", "weights"], 2, "plot weights needs a SOURCE"),
+    pytest.param(["plot", "weights"], 2, "plot weights needs a SOURCE", marks=needs_matplotlib),
     (["download", "imagenet"], 2, "invalid choice: 'imagenet'"),
 ])
 def test_each_cli_mistake_is_one_line_and_an_exit_code(arguments, code, message, model_file,
