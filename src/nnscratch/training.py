@@ -159,6 +159,7 @@ class _Run:
     initial_epoch: int
     callbacks: list[Callback]
     history: History
+    last_finite: _Snapshot
 
     @property
     def n_train(self) -> int:
@@ -194,7 +195,7 @@ def _plan(model, X, y, loss, optimizer, epochs, batch_size, validation_data, val
     progress = [ProgressLogger(verbose)] if verbose else []
     return _Run(model, loss, optimizer, X, targets, weights, train_rows, validation, batch_size,
                 bool(shuffle), seed, epochs, initial_epoch, [history, *callbacks, *progress],
-                history)
+                history, _Snapshot(model, optimizer))
 
 
 def _begin(run: _Run) -> None:
@@ -222,7 +223,7 @@ def _train_epoch(run: _Run, epoch: int, interrupt: _StopOnInterrupt) -> dict[str
     """
     for callback in run.callbacks:
         callback.on_epoch_begin(epoch)
-    last_finite = _Snapshot(run.model, run.optimizer)  # the weights were checked finite
+    run.last_finite.take()  # the weights were checked finite at the end of the last epoch
     totals = _Totals()
     epoch_rng = run.model.rng if run.seed is None else np.random.default_rng([run.seed, epoch])
     for batch, rows in enumerate(_batches(run.n_train, run.train_rows, run.batch_size,
@@ -231,7 +232,7 @@ def _train_epoch(run: _Run, epoch: int, interrupt: _StopOnInterrupt) -> dict[str
         outputs, value = train_step(run.model, run.loss, run.optimizer, run.X[rows], y_batch,
                                     None if run.weights is None else run.weights[rows])
         if not math.isfinite(value):
-            _diverged(run, last_finite, f"the loss became {value}",
+            _diverged(run, f"the loss became {value}",
                       f" at epoch {epoch + 1}, batch {batch + 1}")
         totals.add(value, outputs, y_batch, run.loss.task)
         for callback in run.callbacks:
@@ -239,7 +240,7 @@ def _train_epoch(run: _Run, epoch: int, interrupt: _StopOnInterrupt) -> dict[str
         if interrupt.requested:
             break
     if not _weights_are_finite(run.model):  # the epoch's last update can overflow
-        _diverged(run, last_finite, "the weights became NaN or infinite",
+        _diverged(run, "the weights became NaN or infinite",
                   f" at the end of epoch {epoch + 1}")
     logs = totals.logs()
     if run.validation is not None:
@@ -249,8 +250,8 @@ def _train_epoch(run: _Run, epoch: int, interrupt: _StopOnInterrupt) -> dict[str
     return logs
 
 
-def _diverged(run: _Run, last_finite: _Snapshot, what: str, where: str) -> NoReturn:
-    last_finite.restore()
+def _diverged(run: _Run, what: str, where: str) -> NoReturn:
+    run.last_finite.restore()
     raise TrainingDivergedError(_divergence_message(what, run.optimizer, where, _RESET),
                                 run.history)
 
@@ -522,16 +523,44 @@ _RESET = ("The weights and the optimizer's state were reset to those at the star
 
 
 class _Snapshot:
-    """A copy of a model's weights and its optimizer's state, to go back to."""
+    """A copy of a model's weights and its optimizer's state, to go back to.
+
+    ``take`` copies into the arrays of the previous take (fit takes one every epoch, and a
+    full-batch epoch is a single step, so allocating anew would cost a visible share).
+    """
 
     def __init__(self, model: Any, optimizer: Optimizer):
         self.model, self.optimizer = model, optimizer
-        self.weights = model.get_weights()
-        self.optimizer_state = optimizer.state_dict()
+        self.weights: list[np.ndarray] = []
+        self.state: dict[int, dict[str, np.ndarray]] = {}
+        self.steps = 0
+        self.take()
+
+    def take(self) -> None:
+        params = [param for param, _ in self.model.parameters()]
+        if len(self.weights) != len(params):
+            self.weights = [param.copy() for param in params]
+        for saved, param in zip(self.weights, params, strict=True):
+            np.copyto(saved, param)
+        self.steps = self.optimizer.steps
+        for index, slots in self.optimizer.state.items():
+            saved_slots = self.state.setdefault(index, {})
+            for name, value in slots.items():
+                if name in saved_slots and saved_slots[name].shape == value.shape:
+                    np.copyto(saved_slots[name], value)
+                else:
+                    saved_slots[name] = value.copy()
 
     def restore(self) -> None:
         self.model.set_weights(self.weights)
-        self.optimizer.load_state_dict(self.optimizer_state)
+        self.optimizer.steps = self.steps
+        for index in list(self.optimizer.state):
+            slots = self.optimizer.state[index]
+            for name in list(slots):  # state created since the snapshot did not exist then
+                if name in self.state.get(index, {}):
+                    np.copyto(slots[name], self.state[index][name])
+                else:
+                    del slots[name]
 
 
 def _weights_are_finite(model: Any) -> bool:
