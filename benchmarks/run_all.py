@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import bench_contention
 import bench_epoch
 import bench_full_batch
 import bench_inference
@@ -33,6 +34,7 @@ def main() -> None:
     goals += bench_inference.run(arguments.data_dir, rounds or 21)
     goals += bench_memory.run(arguments.data_dir)
     goals += bench_load.run(rounds or 5)
+    goals += bench_contention.run(arguments.data_dir, rounds or 3)
     print(f"\n{goals_table(goals)}\n\n(all benchmarks: {time.perf_counter() - start:.0f} s)")
 
 

@@ -1,7 +1,7 @@
 """The package's shape: every module's imports (those inside functions included) follow one
 dependency order, lowest first, so there are no cycles and nothing reaches up:
 
-    plumbing      _version, _validation, _signals, _files
+    plumbing      _version, _validation, _signals, _files, _threads
     the math      init < layers < activations < losses < optim, metrics
     files         serialization (the format alone: it never imports network)
     training      callbacks < training < gradcheck, explain
@@ -22,7 +22,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "nnscratch"
 ORDER = [
-    ["_version", "_validation", "_signals", "_files"],
+    ["_version", "_validation", "_signals", "_files", "_threads"],
     ["init"], ["layers"], ["activations"], ["losses"], ["optim", "metrics"],
     ["serialization"],
     ["callbacks"], ["training"], ["gradcheck", "explain"],

@@ -101,6 +101,8 @@ USES: dict[str, Callable[[], bool]] = {
     "TrainingDivergedError": lambda: raises(ns.TrainingDivergedError, lambda: ns.MLP(
         [4, 3], seed=0).fit(X * 1e3, RNG.random((12, 3)) * 1e30, loss="mse",
                              optimizer=ns.SGD(lr=1.0), epochs=3)),
+    "set_blas_threads": lambda: ns.set_blas_threads(1) is None and fits_with(Counter())
+    and ns.set_blas_threads(None) is None,
     "check_gradients": lambda: ns.check_gradients(trained(), X[:4], Y[:4]) < 1e-6,
     "gradient_errors": lambda: max(ns.gradient_errors(trained(), X[:4], Y[:4]).values()) < 1e-6,
 }

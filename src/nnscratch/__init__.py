@@ -9,6 +9,7 @@
 """
 
 from . import activations, callbacks, datasets, init, losses, metrics, optim
+from ._threads import set_blas_threads
 from ._version import __version__
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .callbacks import (
@@ -36,5 +37,6 @@ __all__ = [
     "ProgressLogger", "RMSProp", "ReLU", "ReduceLROnPlateau", "SGD", "Sequential", "Sigmoid",
     "Softmax", "Tanh", "TrainingDivergedError", "activations", "callbacks", "check_gradients",
     "datasets", "gradient_errors", "init", "load", "losses", "metrics", "optim", "save",
+    "set_blas_threads",
     "__version__",
 ]

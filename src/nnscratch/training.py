@@ -33,6 +33,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from ._signals import catch_stop_signals
+from ._threads import blas_threads, training_threads
 from ._validation import (
     all_finite,
     check_features,
@@ -124,7 +125,9 @@ def fit(
     _begin(run)
     # Overflow warnings are silenced because a blow-up is caught where it matters, at the loss
     # and the weights, and reported with the epoch, the batch and a fix (TrainingDivergedError).
-    with _StopOnInterrupt() as interrupt, np.errstate(over="ignore", invalid="ignore"):
+    threads = training_threads(_largest_product_flops(model, run.batch_size))
+    with _StopOnInterrupt() as interrupt, np.errstate(over="ignore", invalid="ignore"), \
+            blas_threads(threads):
         for epoch in range(run.initial_epoch, run.epochs):
             logs = _train_epoch(run, epoch, interrupt)
             for callback in run.callbacks:
@@ -248,6 +251,13 @@ def _train_epoch(run: _Run, epoch: int, interrupt: _StopOnInterrupt) -> dict[str
         logs.update({f"val_{name}": score for name, score in scores.items()})
     logs["lr"] = run.optimizer.lr
     return logs
+
+
+def _largest_product_flops(model: Any, batch_size: int) -> float:
+    """2 n k m for the largest (n, k) @ (k, m) product of a training step: a batch times the
+    largest weight matrix (see _threads.py for why it sets the BLAS threads)."""
+    largest = max((param.size for param, _ in model.parameters() if param.ndim == 2), default=0)
+    return 2.0 * batch_size * largest
 
 
 def _diverged(run: _Run, what: str, where: str) -> NoReturn:
