@@ -82,9 +82,11 @@ def test_prediction_grid_puts_the_misclassified_first(tmp_path):
     y_true = np.array([0, 1, 2, 3, 4, 5])
     y_pred = np.array([0, 1, 9, 3, 7, 5])
     figure = plots.plot_prediction_grid(X_TEST[:6], y_true, y_pred)
-    titles = [ax.get_title() for ax in figure.axes]
-    assert titles[:2] == ["9 (2)", "7 (4)"]
-    assert figure.axes[0].title.get_color() == "tab:red"
+    labels = figure.axes[0].texts
+    assert [label.get_text() for label in labels[:3]] == ["9 (2)", "7 (4)", "0 (0)"]
+    assert [label.get_color() for label in labels[:3]] == ["tab:red", "tab:red", "black"]
+    mosaic = figure.axes[0].get_images()[0].get_array()
+    np.testing.assert_array_equal(mosaic[4:12, 0:8], X_TEST[2].reshape(8, 8))  # "9 (2)" first
     assert "2 of 6 misclassified" in figure.get_suptitle()
     assert saves_a_png(figure, tmp_path)
 
@@ -101,9 +103,11 @@ def test_confusion_matrix_writes_every_count(trained, tmp_path):
 def test_first_layer_weights_as_images(trained, tmp_path):
     net, _, _ = trained
     figure = plots.plot_first_layer_weights(net, n_units=16)
-    assert len(figure.axes) == 16
-    np.testing.assert_array_equal(figure.axes[3].get_images()[0].get_array(),
-                                  net.layers[0].params["W"][:, 3].reshape(8, 8))
+    mosaic = figure.axes[0].get_images()[0].get_array()
+    assert mosaic.shape == (4 * 9 - 1, 4 * 9 - 1)  # 16 units of 8x8, 4 to a row, 1 apart
+    unit = net.layers[0].params["W"][:, 3]
+    np.testing.assert_allclose(mosaic[0:8, 27:35], (unit / np.abs(unit).max()).reshape(8, 8),
+                               rtol=1e-6)
     assert saves_a_png(figure, tmp_path)
 
 

@@ -105,13 +105,14 @@ def plot_prediction(image: Any, probabilities: Any, true_label: int | None = Non
     bars_ax.set_ylim(0, 1)
     bars_ax.set_ylabel("probability")
     bars_ax.set_title("predicted class probabilities")
-    figure.tight_layout()
     return figure
 
 
 def plot_prediction_grid(images: Any, y_true: Any, y_pred: Any,
                          class_names: Sequence[str] | None = None, n_images: int = 25) -> Figure:
-    """A grid of images titled "predicted (true)", the misclassified ones first, in red."""
+    """A grid of images labelled "predicted (true)", the misclassified ones first, in red.
+
+    The images are tiled into one picture (one axes, one draw), with a label above each."""
     images, y_true, y_pred = np.asarray(images), np.asarray(y_true), np.asarray(y_pred)
     wrong = np.flatnonzero(y_true != y_pred)
     right = np.flatnonzero(y_true == y_pred)
@@ -119,17 +120,20 @@ def plot_prediction_grid(images: Any, y_true: Any, y_pred: Any,
     columns = math.ceil(math.sqrt(len(chosen)))
     rows = math.ceil(len(chosen) / columns)
     names = _class_names(class_names, int(max(y_true.max(), y_pred.max())) + 1)
+    tiles = [_as_image(images[index]) for index in chosen]
+    height, width = tiles[0].shape
+    gap = max(2, height // 2)  # room for each label
     figure = _figure(figsize=(1.6 * columns, 1.8 * rows))
+    ax = figure.add_subplot()
+    ax.imshow(_mosaic(tiles, columns, gap, top=gap), cmap="gray_r")
     for position, index in enumerate(chosen):
-        ax = figure.add_subplot(rows, columns, position + 1)
-        ax.imshow(_as_image(images[index]), cmap="gray_r")
-        ax.set_xticks([])
-        ax.set_yticks([])
+        row, column = divmod(position, columns)
         is_wrong = y_true[index] != y_pred[index]
-        ax.set_title(f"{names[y_pred[index]]} ({names[y_true[index]]})", fontsize=8,
-                     color="tab:red" if is_wrong else "black")
+        ax.text(column * (width + gap) + width / 2, row * (height + gap) + gap - 0.7,
+                f"{names[y_pred[index]]} ({names[y_true[index]]})", ha="center", va="bottom",
+                fontsize=8, color="tab:red" if is_wrong else "black")
+    ax.set_axis_off()
     figure.suptitle(f"predicted (true): {len(wrong)} of {len(y_true)} misclassified")
-    figure.tight_layout()
     return figure
 
 
@@ -160,7 +164,10 @@ def plot_confusion_matrix(matrix: Any, class_names: Sequence[str] | None = None,
 
 def plot_first_layer_weights(network: Sequential, n_units: int = 36,
                              image_shape: tuple[int, int] | None = None) -> Figure:
-    """Each first-layer unit's incoming weights drawn as an image: what the unit looks for."""
+    """Each first-layer unit's incoming weights drawn as an image: what the unit looks for.
+
+    Each unit is scaled by its largest absolute weight (red +1, blue -1), and the units are
+    tiled into one picture."""
     first = next((layer for layer in network.layers if isinstance(layer, Dense)), None)
     if first is None:
         fail("network", "a network whose first parameter layer is Dense", network)
@@ -169,13 +176,12 @@ def plot_first_layer_weights(network: Sequential, n_units: int = 36,
     n_units = min(n_units, weights.shape[1])
     columns = math.ceil(math.sqrt(n_units))
     rows = math.ceil(n_units / columns)
+    limits = np.maximum(np.abs(weights[:, :n_units]).max(axis=0), np.finfo(weights.dtype).tiny)
+    tiles = [(weights[:, unit] / limits[unit]).reshape(shape) for unit in range(n_units)]
     figure = _figure(figsize=(1.3 * columns, 1.3 * rows))
-    for unit in range(n_units):
-        ax = figure.add_subplot(rows, columns, unit + 1)
-        limit = np.abs(weights[:, unit]).max()
-        ax.imshow(weights[:, unit].reshape(shape), cmap="seismic", vmin=-limit, vmax=limit)
-        ax.set_xticks([])
-        ax.set_yticks([])
+    ax = figure.add_subplot()
+    ax.imshow(_mosaic(tiles, columns, gap=1), cmap="seismic", vmin=-1, vmax=1)
+    ax.set_axis_off()
     figure.suptitle("First-layer weights (red positive, blue negative)")
     return figure
 
@@ -220,7 +226,6 @@ def plot_activation_histograms(network: Sequential, X: Any, bins: int = 50) -> F
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("activation")
     figure.suptitle("Hidden activations")
-    figure.tight_layout()
     return figure
 
 
@@ -233,11 +238,24 @@ def _figure(figsize: tuple[float, float]) -> Figure:
         from matplotlib.figure import Figure
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("Plots need matplotlib: pip install 'nnscratch[plot]'") from None
-    return Figure(figsize=figsize, layout=None)
+    return Figure(figsize=figsize, layout="constrained")
 
 
 def _axes(ax: Axes | None) -> Axes:
     return ax if ax is not None else _figure((6, 4)).add_subplot()
+
+
+def _mosaic(tiles: Sequence[np.ndarray], columns: int, gap: int, top: int = 0) -> np.ndarray:
+    """The tiles laid out ``columns`` to a row, ``gap`` pixels apart (and ``top`` above the
+    first row), on a blank (NaN) background."""
+    height, width = tiles[0].shape
+    rows = math.ceil(len(tiles) / columns)
+    canvas = np.full((top + rows * (height + gap) - gap, columns * (width + gap) - gap), np.nan)
+    for position, tile in enumerate(tiles):
+        row, column = divmod(position, columns)
+        y, x = top + row * (height + gap), column * (width + gap)
+        canvas[y:y + height, x:x + width] = tile
+    return canvas
 
 
 def _square_shape(n_pixels: int) -> tuple[int, int]:

@@ -220,8 +220,7 @@ def _save_plots(folder: Path, network: Sequential, history: History,
 
 def save_figure(figure: Any, path: Path) -> Path:
     """Save a matplotlib Figure as a PNG at ``path``, atomically."""
-    atomic_write(path, lambda file: figure.savefig(file, format="png", dpi=100,
-                                                   bbox_inches="tight"))
+    atomic_write(path, lambda file: figure.savefig(file, format="png", dpi=100))
     return path
 
 
