@@ -4,7 +4,7 @@
 
 A fast path (an in-place form of an equation, a skipped product) stays in nnscratch only if it
 saves at least 10% of the work it targets: an MNIST epoch (784-200-200-10, batch 64; SGD, or
-Adam for Adam's path) or, for the one-sample path, per-sample SGD on 3,000 MNIST rows. Each
+Adam for Adam's path) or, for the one-sample paths, per-sample SGD on 3,000 MNIST rows. Each
 path is switched off alone, the others staying on, and the two forms alternate; the medians
 are compared. Paths measured and dropped (saving < 10%): gradients written in place for
 batches (-3%), SGD's step through a scratch array (0% epoch, -9% per-sample), a reused buffer
@@ -19,6 +19,7 @@ from collections.abc import Callable
 from common import Goal, alternate, bench_main, load_mnist, timed
 
 import nnscratch as ns
+from nnscratch import layers
 
 SIZES = [784, 200, 200, 10]
 
@@ -56,8 +57,11 @@ def run(data_dir: str | None, rounds: int) -> list[Goal]:
     sgd = lambda: ns.SGD(lr=0.01)  # noqa: E731
     adam = lambda: ns.Adam()  # noqa: E731
     paths = {
-        "Dense.backward_fast (outer product), per-sample":
+        "Dense one-sample fast forms (outer product, non-zero rows), per-sample":
             (lambda: epoch(X_small, y_small, sgd, batch_size=1), Switch(ns.Dense, "fast", False)),
+        "Dense one-sample rows of non-zero inputs (+ SGD on those rows), per-sample":
+            (lambda: epoch(X_small, y_small, sgd, batch_size=1),
+             Switch(layers, "SPARSE_INPUTS", 0.0)),
         "first layer's dL/dx skipped, epoch":
             (lambda: epoch(X, y, sgd), lambda run: (lambda: epoch(X, y, sgd, input_grad=True))),
         "Adam.adam_step_fast, epoch":

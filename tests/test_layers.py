@@ -178,3 +178,33 @@ def test_a_custom_initialiser_in_another_float_dtype_is_cast_to_the_network_dtyp
     net = ns.Sequential([ns.Dense(4, 3, init=lambda shape, rng, dtype: np.ones(shape))], seed=0)
     assert net.layers[0].params["W"].dtype == np.float32
     assert (net.layers[0].params["W"] == 1).all()
+
+
+def sparse_sample(rng, n_features, share):
+    x = rng.standard_normal((1, n_features)).astype(np.float32)
+    x[0, rng.random(n_features) > share] = 0.0
+    return x
+
+
+def test_one_sample_fast_forms_equal_the_plain_equations_through_sparse_and_dense_inputs():
+    """The fast forms touch only the rows where a one-sample input is non-zero; the forward
+    output, every gradient and dL/dx must still equal the plain lines, including when a dense
+    sample, a batch, or a sample with other non-zero rows came before."""
+    rng = np.random.default_rng(0)
+    fast, plain = built_dense(40, 6, dtype=np.float32), built_dense(40, 6, dtype=np.float32)
+    plain.fast = False
+    inputs = [sparse_sample(rng, 40, 0.1), sparse_sample(rng, 40, 0.2),
+              rng.standard_normal((1, 40)).astype(np.float32),  # dense: the plain route
+              sparse_sample(rng, 40, 0.1), rng.standard_normal((3, 40)).astype(np.float32),
+              sparse_sample(rng, 40, 0.05), np.zeros((1, 40), dtype=np.float32)]
+    for x in inputs:
+        g = rng.standard_normal((len(x), 6)).astype(np.float32)
+        assert_allclose(fast.forward(x), plain.forward(x), rtol=1e-5, atol=1e-6)
+        assert_allclose(fast.backward(g), plain.backward(g), rtol=1e-5, atol=1e-6)
+        assert_allclose(fast.grads["W"], x.T @ g, rtol=1e-5, atol=1e-7)
+        assert_allclose(fast.grads["b"], g.sum(axis=0), rtol=1e-5)
+        rows = fast.grad_rows.get("W")
+        if rows is not None:  # the promise the optimizer relies on: zero outside these rows
+            outside = np.setdiff1d(np.arange(40), rows)
+            assert not fast.grads["W"][outside].any()
+            assert len(x) == 1 and len(rows) <= 0.3 * 40

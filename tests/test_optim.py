@@ -163,3 +163,22 @@ def test_get_optimizer_never_drops_a_learning_rate():
     assert optim.get_optimizer(adam, lr=0.01) is adam and optim.get_optimizer(adam) is adam
     with pytest.raises(ValueError, match=r"lr=0.5 was given with the optimizer Adam"):
         optim.get_optimizer(adam, lr=0.5)
+
+
+def test_sgd_on_the_rows_of_a_row_sparse_gradient_equals_the_full_update():
+    rng = np.random.default_rng(1)
+    param = rng.standard_normal((8, 3))
+    grad = np.zeros((8, 3))
+    rows = np.array([1, 4, 6])
+    grad[rows] = rng.standard_normal((3, 3))
+    full, sparse = param.copy(), param.copy()
+    optim.SGD(lr=0.1).step([(full, grad)])
+    optim.SGD(lr=0.1).step([(sparse, grad)], grad_rows=[rows])
+    assert_array_equal(sparse, full)
+    momentum = optim.SGD(lr=0.1, momentum=0.9)  # decays every row: must not take the shortcut
+    assert not momentum.skips_zero_rows()
+    moved = param.copy()
+    momentum.step([(moved, grad)], grad_rows=[rows])
+    expected = param.copy()
+    optim.SGD(lr=0.1, momentum=0.9).step([(expected, grad)])
+    assert_array_equal(moved, expected)

@@ -22,6 +22,10 @@ import numpy as np
 from ._validation import all_finite, check_float, check_int, fail
 from .init import INITIALIZERS, Initializer, get_initializer
 
+# The one-sample fast forms gather rows when at most this share of the inputs is non-zero
+# (per-sample MNIST, 3,000 rows: 256 us a sample at 0.5, 233 at 0.3, 290 at 0.2).
+SPARSE_INPUTS = 0.3
+
 
 class Layer:
     """Base class of every layer; subclass it to plug a custom layer into a Sequential.
@@ -39,6 +43,8 @@ class Layer:
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        # grads[name] is zero outside the rows grad_rows[name] (a name not here: any row)
+        self.grad_rows: dict[str, np.ndarray | None] = {}
 
     def initialize(self, rng: np.random.Generator, dtype: Any = np.float32) -> None:
         """Create the parameters (and zeroed gradients) with ``rng``, in ``dtype``."""
@@ -97,6 +103,8 @@ class Dense(Layer):
 
     def __init__(self, in_features: int, out_features: int, init: str | Initializer | None = None):
         super().__init__()
+        self.input_rows: np.ndarray | None = None  # the fast forms' non-zero input rows
+        self.written_rows: np.ndarray | None = None  # rows of grads["W"] written last (None: all)
         self.in_features = check_int(in_features, "in_features")
         self.out_features = check_int(out_features, "out_features")
         self.init = init if init is None else get_initializer(init)
@@ -122,6 +130,9 @@ class Dense(Layer):
                 "layer.initialize(np.random.default_rng(seed)) first."
             )
         self.inputs = x
+        self.input_rows = None
+        if self.fast and len(x) == 1:
+            return self.forward_fast(x)
         return x @ self.params["W"] + self.params["b"]  # z = x W + b
 
     def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
@@ -129,13 +140,37 @@ class Dense(Layer):
             return self.backward_fast(grad_output, input_grad)
         self.grads["W"] = self.inputs.T @ grad_output  # dL/dW = x.T g
         self.grads["b"] = grad_output.sum(axis=0)  # dL/db = sum of g over the batch
+        self.grad_rows, self.written_rows = {}, None
         return grad_output @ self.params["W"].T if input_grad else None  # dL/dx = g W.T
+
+    # The fast forms, for one sample (per-sample SGD). An input with mostly zero features (an
+    # MNIST image is 81% black pixels) meets only the rows of W where it is not zero:
+    #     z = x W + b = x[rows] W[rows] + b          dL/dW = x.T g is zero outside those rows
+    # so the forward pass reads, and the gradient writes, a fifth of W; ``grad_rows`` tells the
+    # optimizer which rows of dL/dW can be non-zero. The gradient array stays complete.
+
+    def forward_fast(self, x: np.ndarray) -> np.ndarray:
+        """z = x[rows] W[rows] + b over the rows where the one sample x is not zero."""
+        rows = np.flatnonzero(x[0])
+        if len(rows) > SPARSE_INPUTS * x.shape[1]:
+            return x @ self.params["W"] + self.params["b"]
+        self.input_rows = rows
+        return x[:, rows] @ self.params["W"][rows] + self.params["b"]
 
     def backward_fast(self, grad_output: np.ndarray, input_grad: bool = True
                       ) -> np.ndarray | None:
-        """``backward`` for one sample: x.T g is then an outer product, which np.multiply
-        computes (into the existing array) 5x faster than matmul with an inner size of 1."""
-        np.multiply(self.inputs.T, grad_output, out=self.grads["W"])  # dL/dW = x.T g
+        """``backward`` for one sample: x.T g is an outer product, written only on the rows
+        where x is not zero (the rows the last sample wrote are zeroed first)."""
+        rows, grad_weights = self.input_rows, self.grads["W"]
+        if rows is None:
+            np.multiply(self.inputs.T, grad_output, out=grad_weights)  # dL/dW = x.T g
+        else:
+            if self.written_rows is None:
+                grad_weights[...] = 0.0
+            else:
+                grad_weights[self.written_rows] = 0.0
+            grad_weights[rows] = self.inputs[0, rows, None] * grad_output  # dL/dW = x.T g
+        self.grad_rows, self.written_rows = {"W": rows}, rows
         self.grads["b"] = grad_output.sum(axis=0)  # dL/db = g
         return grad_output @ self.params["W"].T if input_grad else None  # dL/dx = g W.T
 

@@ -125,6 +125,12 @@ class Sequential:
         """(param, grad) pairs for the optimizer, in a fixed order."""
         return [(param, grad) for _, param, grad in self.named_parameters()]
 
+    def gradient_rows(self) -> list[np.ndarray | None]:
+        """For each parameter of parameters(), the rows outside which its gradient is zero
+        (None: any row), as the layers report them after backward."""
+        return [getattr(layer, "grad_rows", {}).get(key)
+                for layer in self.layers for key in layer.params]
+
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every parameter, in the order of parameters()."""
         return [param.copy() for param, _ in self.parameters()]

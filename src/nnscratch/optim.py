@@ -25,7 +25,7 @@ callback once per epoch.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,8 +39,9 @@ class Optimizer:
     """Base class: counts steps, stores per-parameter state, and saves it.
 
     ``fast`` (True by default; set it False on the class or one optimizer) lets Adam take the
-    in-place form of its equations, measured in benchmarks/bench_fast_paths.py and checked
-    against the plain lines in the tests.
+    in-place form of its equations and plain SGD update only the rows a one-sample gradient
+    can change, both measured in benchmarks/bench_fast_paths.py and checked against the plain
+    lines in the tests.
     """
 
     fast = True
@@ -53,11 +54,31 @@ class Optimizer:
         self.state: dict[int, dict[str, np.ndarray]] = {}
         self.scratch: dict[tuple[int, str], np.ndarray] = {}  # work arrays, not saved
 
-    def step(self, params_and_grads: ParamsAndGrads) -> None:
-        """Update every parameter in place from its gradient."""
+    def step(self, params_and_grads: ParamsAndGrads,
+             grad_rows: Sequence[np.ndarray | None] | None = None) -> None:
+        """Update every parameter in place from its gradient.
+
+        ``grad_rows`` (optional, one entry per parameter) names the rows outside which a
+        gradient is known to be zero (None: any row), as a one-sample Dense layer reports
+        them; an optimizer whose update of a zero-gradient row is nothing (plain SGD) updates
+        only those rows.
+        """
         self.steps += 1
         for index, (param, grad) in enumerate(params_and_grads):
-            self.update(index, param, grad)
+            rows = None if grad_rows is None else grad_rows[index]
+            if rows is not None and self.fast and self.skips_zero_rows():
+                self.update_rows(index, param, grad, rows)
+            else:
+                self.update(index, param, grad)
+
+    def skips_zero_rows(self) -> bool:
+        """Whether a row whose gradient is zero is left unchanged by ``update``."""
+        return False
+
+    def update_rows(self, index: int, param: np.ndarray, grad: np.ndarray,
+                    rows: np.ndarray) -> None:
+        """``update`` on the given rows only (the others have zero gradient)."""
+        raise NotImplementedError(f"{type(self).__name__} updates every row")
 
     def update(self, index: int, param: np.ndarray, grad: np.ndarray) -> None:
         """Update one parameter in place; ``index`` keys its state."""
@@ -136,6 +157,14 @@ class SGD(Optimizer):
             velocity[...] = self.momentum * velocity + grad  # v <- mu v + g
             grad = grad + self.momentum * velocity if self.nesterov else velocity
         param -= self.lr * grad  # theta <- theta - eta g
+
+    def skips_zero_rows(self) -> bool:
+        return not self.momentum and not self.weight_decay
+
+    def update_rows(self, index, param, grad, rows) -> None:
+        """theta <- theta - eta g on the rows where g can be non-zero: the same update, as
+        theta - eta 0 = theta on every other row."""
+        param[rows] -= self.lr * grad[rows]
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}

@@ -278,7 +278,8 @@ def train_step(
     value = loss.forward(outputs, y_batch, weights_batch)
     if math.isfinite(value):
         model.backward(loss.backward(), input_grad=False)
-        optimizer.step(model.parameters())
+        rows = model.gradient_rows() if hasattr(model, "gradient_rows") else None
+        optimizer.step(model.parameters(), rows)
     return outputs, value
 
 
