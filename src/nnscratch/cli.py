@@ -261,14 +261,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "training step on a tiny random batch and print every value.")
     explain.add_argument("model", type=Path, nargs="?", default=None,
                          help="a model file; without it, the network from --layers")
-    explain.add_argument("--layers", type=positive_int, nargs="+", default=[64, 100, 10],
-                         metavar="UNITS", help="all layer sizes, inputs first, outputs last")
+    explain.add_argument("--layers", type=positive_int, nargs="+", default=None,
+                         metavar="UNITS", help="all layer sizes, inputs first, outputs last "
+                                               "(default: 64 100 10; with --trace, 2 3 2)")
     explain.add_argument("--activation", choices=ACTIVATION_CHOICES, default="relu")
     explain.add_argument("--loss", choices=("cross_entropy", "binary_cross_entropy", "mse"),
                          default="cross_entropy")
-    explain.add_argument("--batch", type=positive_int, default=32,
-                         help="the batch size the shapes are shown for (with --trace: the "
-                              "number of random samples)")
+    explain.add_argument("--batch", type=positive_int, default=None,
+                         help="the batch size the shapes are shown for (default 32), or with "
+                              "--trace the number of random samples (default 2)")
     explain.add_argument("--trace", action="store_true",
                          help="one SGD step with the values of every array (use tiny layers)")
     explain.add_argument("--lr", type=positive_float, default=0.1, help="for --trace")
@@ -640,6 +641,10 @@ def _run_recipe(arguments: argparse.Namespace, folder: RunFolder, callbacks: lis
 
 
 def run_explain(arguments: argparse.Namespace) -> int:
+    if arguments.batch is None:
+        arguments.batch = 2 if arguments.trace else 32
+    if arguments.layers is None:
+        arguments.layers = [2, 3, 2] if arguments.trace else [64, 100, 10]
     if arguments.model is not None:
         net = load_model(arguments.model)
     else:

@@ -12,12 +12,13 @@ the gradient of the loss with respect to <name>. Both functions return text; not
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
 
 from ._validation import check_int
-from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, sigmoid
 from .layers import Dense, Dropout, Layer
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
 from .training import prepare_data, resolve_loss
@@ -78,30 +79,42 @@ def explain(network: Any, n_samples: int = 32, loss: Loss | None = None) -> str:
 
 def trace(network: Any, X: Any, y: Any, loss: Loss | str | None = None, lr: float = 0.1,
           precision: int = 4) -> str:
-    """One SGD step of a copy of ``network`` on (X, y), with every array's values.
+    """One SGD step of a copy of ``network`` on (X, y), with every number, to redo by hand.
 
-    Keep the batch tiny (two to four samples of a few features) so that the numbers fit on a
-    page and can be checked by hand. The network itself is not changed.
+    Prints the inputs and the targets, every parameter before the step, each layer's output,
+    the probabilities the loss computes (softmax or sigmoid), the loss, every gradient, and
+    each parameter after the update, in full (no "..." however large). Keep the batch tiny
+    (two to four samples of a few features) so that it fits on a page. The network itself is
+    not changed.
     """
     loss = resolve_loss(network, loss)
     copy = network.copy()
     X, targets = prepare_data(copy, loss, X, y)
     names = _names(copy)
 
-    def show(name: str, array: np.ndarray) -> str:
+    def show(name: str, array: Any) -> str:
         text = np.array2string(np.asarray(array), precision=precision, suppress_small=True,
-                               max_line_width=100)
+                               max_line_width=100, threshold=sys.maxsize)
         return f"{name} =\n" + "\n".join(f"    {line}" for line in text.splitlines())
 
     lines = [f"One training step on {len(X)} samples (SGD, lr = {lr:g})", "",
-             "Forward:", show("x", X)]
+             "Data:", show("x", X), show("y", targets), "", "Parameters before the step:"]
+    for index, layer in enumerate(copy.layers):
+        lines += [show(f"{key}{index}", param) for key, param in layer.params.items()]
+    lines += ["", "Forward:"]
     outputs = X
     for index, layer in enumerate(copy.layers):
         outputs = layer.forward(outputs, training=False)
         lines.append(show(f"{names[index + 1]}  (layer {index} {type(layer).__name__})",
                           outputs))
     value = loss.forward(outputs, targets)
-    lines += [f"L = {value:.{precision}f}   ({type(loss).__name__})", "", "Backward:"]
+    probabilities = getattr(loss, "probs", None)
+    if isinstance(loss, CrossEntropy) and probabilities is not None:
+        lines.append(show(f"p = softmax({names[-1]})", probabilities))
+    elif isinstance(loss, BinaryCrossEntropy):
+        lines.append(show(f"p = sigmoid({names[-1]})", sigmoid(outputs)))
+    lines += [f"L = {value:.{precision}f}   ({type(loss).__name__}, the mean over the batch)",
+              "", "Backward:"]
     grad = loss.backward()
     lines.append(show(f"d{names[-1]}", grad))
     for index in range(len(copy.layers) - 1, -1, -1):
