@@ -5,8 +5,13 @@
 
 Backward is the chain rule applied layer by layer: each layer turns the gradient with respect
 to its output into the gradient with respect to its input, filling its own parameter gradients
-on the way. ``Sequential`` holds any list of layers; ``MLP`` builds the usual
-Dense-activation-Dense-... stack from a list of sizes.
+on the way. For a Dense layer l+1 after an activation phi, the two steps together give the
+hidden-layer error of the textbooks, in one line (W of shape (in, out), one sample per row)::
+
+    dz^l = (dz^(l+1) @ W^(l+1).T) * phi'(z^l)
+
+``Sequential`` holds any list of layers; ``MLP`` builds the usual Dense-activation-Dense-...
+stack from a list of sizes.
 
 A classifier's last layer outputs logits (no softmax or sigmoid): the loss applies the link
 function in its stable fused form, and ``predict_proba`` applies it for you. Training itself
