@@ -99,3 +99,25 @@ def test_promise_a_failing_plot_never_loses_the_run(tmp_path, monkeypatch):
     assert problems == ["history.png was not drawn (RuntimeError: no display)"]
     assert json.loads((tmp_path / "history.json").read_text())["epochs"] == [0, 1]
     assert isinstance(history, History)
+
+
+def test_promise_a_run_whose_out_was_taken_meanwhile_is_saved_beside_it(tmp_path):
+    net, history, _, _ = small_run()
+    folder = RunFolder(tmp_path / "run")  # free when training starts
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "model.npz").write_text("another run finished first")
+    save_run(folder.path, net, history, {}, plots=False)
+    assert folder.commit() == tmp_path / "run-2"
+    folder.discard()
+    assert (tmp_path / "run" / "model.npz").read_text() == "another run finished first"
+    assert ns.load(tmp_path / "run-2" / "model.npz").n_inputs == 16
+
+
+@pytest.mark.parametrize("place", [".", "..", "/"])
+def test_promise_the_current_folder_or_one_above_is_never_a_run_folder(tmp_path, monkeypatch,
+                                                                       place):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "keep.txt").write_text("x")
+    with pytest.raises(RunFolderError, match="current folder or one above it"):
+        RunFolder(place, overwrite=True)
+    assert (tmp_path / "keep.txt").exists()

@@ -541,3 +541,32 @@ def write_raw(path, members, duplicate=None):
             archive.writestr(name, data)
         if duplicate:
             archive.writestr(duplicate, members[duplicate])
+
+
+def json_depth_by_recursion(value):
+    if isinstance(value, dict):
+        return 1 + max((json_depth_by_recursion(item) for item in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((json_depth_by_recursion(item) for item in value), default=0)
+    return 0
+
+
+JSON_TREES = st.recursive(st.text(alphabet='ab[]{}"\\ ', max_size=6),
+                          lambda inner: st.lists(inner, max_size=3)
+                          | st.dictionaries(st.text(alphabet='k[]"\\', max_size=3), inner,
+                                            max_size=3), max_leaves=20)
+
+
+@given(tree=JSON_TREES, chunk=st.sampled_from([1, 3, 7, 2**20]))
+def test_the_nesting_depth_ignores_brackets_inside_strings(tree, chunk):
+    from nnscratch.serialization import _json_depth
+
+    assert _json_depth(json.dumps(tree).encode(), chunk) == json_depth_by_recursion(tree)
+
+
+def test_promise_metadata_with_numpy_scalars_and_bracketed_strings_saves(tmp_path):
+    net = trained()
+    net.metadata = {"note": "[" * 200, "accuracy": np.float32(0.5), "epochs": np.int64(3),
+                    "best": np.bool_(True)}
+    loaded = ns.load(net.save(tmp_path / "model.npz"))
+    assert loaded.metadata == {"note": "[" * 200, "accuracy": 0.5, "epochs": 3, "best": True}

@@ -443,6 +443,9 @@ def save_run_folder(folder: RunFolder, net: Sequential, history: History,
         written = save_run(folder.path, net, history, config, X_test, y_test, class_names,
                            gradient_norms, plots=plots, problems=problems)
         out = folder.commit()
+        if out != folder.target:
+            problems.append(f"{folder.target} was taken by another run while this one trained; "
+                            f"this run is saved in {out}")
     except OSError as error:
         reason = f"Cannot save the run in {folder.target}: {error}"
         rescue = Path(tempfile.gettempdir()) / f"nnscratch-rescued-{folder.target.name}.npz"

@@ -45,15 +45,23 @@ class RunFolderError(OSError):
 class RunFolder:
     """Where a run is written: a hidden working folder, renamed into place by ``commit``.
 
-    ``target`` is the folder the run should have; with ``unique`` (default names), a taken
-    name gets the next free suffix instead of failing. Creating the RunFolder checks the
-    place at once, so a bad ``--out`` is reported before any training.
+    ``target`` is the folder the run should have. A target that already holds files is
+    refused at once unless ``overwrite`` (replace it when the run is complete) or ``unique``
+    (default names: take the next free suffix, -2, -3, ...). If another run takes the name while
+    this one trains, the finished run goes to the next free suffix: it is never discarded.
+    Creating the RunFolder checks the place at once, so a bad ``--out`` is reported before any
+    training.
     """
 
     def __init__(self, target: str | os.PathLike, overwrite: bool = False, unique: bool = False):
         self.target = Path(target)
         self.overwrite = overwrite
         self.unique = unique
+        resolved, here = self.target.resolve(), Path.cwd().resolve()
+        if resolved == here or resolved in here.parents or resolved.parent == resolved:
+            raise RunFolderError(f"Cannot save the run in {self.target}: that is the current "
+                                 "folder or one above it. Give the run a folder of its own "
+                                 "with --out.")
         if self.target.exists() and not self.target.is_dir():
             raise RunFolderError(f"Cannot save the run in {self.target}: it is a file, not a "
                                  "folder. Choose another place with --out.")
@@ -65,6 +73,7 @@ class RunFolder:
         try:
             parent.mkdir(parents=True, exist_ok=True)
             remove_abandoned_folders(parent)
+            self.kept = False
             self.path = parent / f".{self.target.name}.partial-{os.getpid()}"
             shutil.rmtree(self.path, ignore_errors=True)
             self.path.mkdir()
@@ -74,29 +83,41 @@ class RunFolder:
                                  "with --out.") from None
 
     def commit(self) -> Path:
-        """Rename the working folder to the target (or the next free name); return where."""
-        candidates = [self.target]
-        if self.unique:
-            candidates += [self.target.with_name(f"{self.target.name}-{number}")
-                           for number in range(2, 1000)]
+        """Rename the working folder to the target, or, if another run took that name in the
+        meantime (and ``overwrite`` was not asked), to the next free name ``<name>-2``, ...;
+        return where the run now is. A finished run is never discarded."""
+        if self.overwrite and _is_nonempty_dir(self.target):
+            return self._replace(self.target)
+        candidates = [self.target, *(self.target.with_name(f"{self.target.name}-{number}")
+                                     for number in range(2, 1000))]
         for candidate in candidates:
-            if _is_nonempty_dir(candidate) and self.overwrite and candidate == self.target:
-                return self._replace(candidate)
             try:  # rename(2) replaces an empty folder and fails on a non-empty one
                 os.rename(self.path, candidate)
                 return candidate
             except OSError as error:
-                if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR) \
-                        or not self.unique:
+                if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
                     raise RunFolderError(f"Cannot move the finished run into {candidate}: "
                                          f"{error.strerror or error}. It is complete in "
-                                         f"{self.path}; move it yourself.") from None
+                                         f"{self._keep()}; move it yourself.") from None
         raise RunFolderError(f"Every name from {self.target} to {candidates[-1]} is taken; the "
-                             f"run is complete in {self.path}.")
+                             f"run is complete in {self._keep()}.")
+
+    def _keep(self) -> Path:
+        """Keep a finished run that could not take its name, where no cleanup removes it."""
+        self.kept = True
+        unsaved = self.path.with_name(f"{self.target.name}.unsaved-{os.getpid()}")
+        try:
+            os.rename(self.path, unsaved)
+        except OSError:
+            return self.path
+        self.path = unsaved
+        return unsaved
 
     def discard(self) -> None:
-        """Remove the working folder and everything in it."""
-        shutil.rmtree(self.path, ignore_errors=True)
+        """Remove the working folder and everything in it, unless a finished run that could
+        not be moved into place is kept there."""
+        if not self.kept:
+            shutil.rmtree(self.path, ignore_errors=True)
 
     def _replace(self, old: Path) -> Path:
         """Swap the finished run in for ``old``: two renames, then the old one is deleted."""

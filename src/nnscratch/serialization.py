@@ -319,19 +319,35 @@ def _strict_json(text: bytes, what: str) -> Any:
         raise ModelFileError(f"{what} is not valid JSON ({error})") from None
 
 
-def _json_depth(text: bytes) -> int:
-    """An upper bound on the nesting depth of JSON ``text`` (brackets inside strings count too,
-    which only errs on the safe side), found without recursion."""
-    opening = np.frombuffer(text, dtype=np.uint8)
-    steps = (np.isin(opening, (ord("["), ord("{"))).astype(np.int64)
-             - np.isin(opening, (ord("]"), ord("}"))))
-    return int(np.cumsum(steps).max(initial=0))
+def _json_depth(text: bytes, chunk: int = 2**20) -> int:
+    """The nesting depth of JSON ``text``, without recursion, in linear time and in 1 MiB
+    chunks: brackets inside strings do not count. A quote opens or closes a string unless an
+    odd run of backslashes comes just before it."""
+    deepest = depth = 0
+    backslash_run = 0  # length of the run of backslashes that ended the previous chunk
+    inside = False  # whether the previous chunk ended inside a string
+    for start in range(0, len(text), chunk):
+        chars = np.frombuffer(text, dtype=np.uint8, count=min(chunk, len(text) - start),
+                              offset=start)
+        backslash = chars == ord("\\")
+        counted = np.cumsum(backslash, dtype=np.int64) + backslash_run
+        run = counted - np.maximum.accumulate(np.where(backslash, 0, counted))
+        previous_run = np.concatenate(([backslash_run], run[:-1]))
+        quotes = (chars == ord('"')) & (previous_run % 2 == 0)
+        outside = (np.cumsum(quotes) + inside) % 2 == 0
+        steps = (np.isin(chars, (ord("["), ord("{"))).astype(np.int64)
+                 - np.isin(chars, (ord("]"), ord("}")))) * outside
+        levels = depth + np.cumsum(steps)
+        deepest = max(deepest, int(levels.max(initial=depth)))
+        depth, backslash_run = int(levels[-1]), int(run[-1])
+        inside = bool((inside + np.count_nonzero(quotes)) % 2)
+    return deepest
 
 
 def _encode_config(config: dict[str, Any]) -> bytes:
     """The config as UTF-8 JSON, refusing what a reader would refuse."""
     try:
-        text = json.dumps(config, allow_nan=False).encode("utf-8")
+        text = json.dumps(config, allow_nan=False, default=_numpy_scalar).encode("utf-8")
     except (TypeError, ValueError, RecursionError) as error:
         raise ValueError(f"The model cannot be saved: its metadata (or config) is not plain JSON "
                          f"({type(error).__name__}: {error}). Keep metadata to dicts, lists, "
@@ -349,6 +365,14 @@ def _encode_config(config: dict[str, Any]) -> bytes:
         raise ValueError(f"The model cannot be saved: load() would refuse it, because {error}. "
                          "Check the network's layers and the metadata.") from None
     return text
+
+
+def _numpy_scalar(value: Any) -> Any:
+    """NumPy's scalars (np.float32(0.5), np.int64(3), np.bool_) as the Python numbers they
+    hold, so metadata such as logged metrics saves as written; anything else is refused."""
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+        return value.item()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _check_savable(network: Any, config: dict[str, Any]) -> None:
