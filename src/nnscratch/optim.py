@@ -4,11 +4,12 @@ An optimizer only updates: ``optimizer.step(network.parameters())`` receives (pa
 and changes each param in place. It keeps its own per-parameter state (velocity, moments), keyed
 by the pair's position, and ``state_dict()`` / ``load_state_dict()`` save and restore it.
 
-Each ``update`` is its equations, one line each. Adam also has a fast form of its equations
-(``adam_step_fast``) that works in place through per-parameter scratch arrays: it saves 15% of an
-MNIST epoch in benchmarks/bench_fast_paths.py, where an in-place SGD step saved nothing and was
-dropped. The tests check both forms against each other, against steps derived by hand and
-against torch.optim.
+Each ``update`` is its equations, one line each. Two fast forms sit beside them, kept because
+benchmarks/bench_fast_paths.py measures them worth it (an in-place SGD step saved nothing and was
+dropped): ``Adam.adam_step_fast`` works in place through per-parameter scratch arrays (10-18% of
+an MNIST epoch), and ``SGD.update_rows`` updates only the rows a one-sample gradient can change
+(part of the one-sample path that halves per-sample SGD). The tests check both forms against
+the plain lines, against steps derived by hand and against torch.optim.
 
 In order of increasing complexity (eta = lr, lambda = weight_decay, t = step count):
 
