@@ -17,6 +17,7 @@ EXPECTED_VARIANCE = {
     "glorot_normal": 2 / 700,
     "glorot_uniform": 2 / 700,
     "standard_normal": 1.0,
+    "uniform": 1 / 3,  # U(-1, 1)
     "zeros": 0.0,
 }
 

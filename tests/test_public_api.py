@@ -144,5 +144,5 @@ def test_each_initializer_as_a_user_calls_it(name):
     assert np.isfinite(weights).all()
     expected_std = {"he_normal": np.sqrt(2 / 300), "he_uniform": np.sqrt(2 / 300),
                     "glorot_normal": np.sqrt(2 / 500), "glorot_uniform": np.sqrt(2 / 500),
-                    "standard_normal": 1.0, "zeros": 0.0}[name]
+                    "standard_normal": 1.0, "uniform": np.sqrt(1 / 3), "zeros": 0.0}[name]
     assert weights.std() == pytest.approx(expected_std, rel=0.05, abs=1e-12)

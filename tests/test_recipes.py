@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch.activations import softmax
 from nnscratch.cli import main
 from nnscratch.recipes import RECIPES, run_recipe
 
@@ -32,18 +31,34 @@ def test_digits_minibatch_as_ch295_sets_it_up_and_shows_held_out():
     assert np.isfinite(result.history.history["loss"]).all()
 
 
-def test_digits_fullbatch_matches_the_article_without_its_infinite_loss():
+def test_digits_fullbatch_as_the_articles_code_with_its_inf_explained():
     result = run_recipe("digits-fullbatch")
+    recipe = result.recipe
+    assert (recipe.init, recipe.lr, recipe.batch_size, recipe.epochs, recipe.hidden) == (
+        "uniform", 0.01, None, 400, (100,))
     assert result.measured >= 0.988  # the article: 0.988 training accuracy by epoch 380
     assert np.isfinite(result.loss_max)  # the article: loss inf at epoch 0
+    # the article's inf, reproduced from the same start: raw pixels times U(-1, 1) weights
+    assert result.extra["textbook -log softmax at the start"] == "inf"
+    assert float(result.extra["largest |logit| at the start"]) > 100
+    assert np.isfinite(float(result.extra["nnscratch's loss at the start"]))
+    report = result.report()
+    assert report.count("\n     ") >= 20 and "   380: " in report  # the log every 20 epochs
 
-    # The article's inf, reproduced: the same starting network, the textbook formula.
-    X, y, _, _ = ns.datasets.load_digits(test_size=0.3, seed=0)
-    start = ns.MLP([64, 100, 10], init="standard_normal", seed=0)
-    with np.errstate(divide="ignore"):
-        textbook = -np.log(softmax(start.forward(X))[np.arange(len(y)), y]).mean()
-    assert np.isinf(textbook)
-    assert np.isfinite(ns.CrossEntropy().forward(start.forward(X), y))
+
+def test_the_article_split_is_scikit_learns_with_random_state_123():
+    model_selection = pytest.importorskip("sklearn.model_selection")
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    X, y = sklearn_datasets.load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = model_selection.train_test_split(
+        X, y, test_size=0.3, shuffle=True, random_state=123)
+    ours = ns.datasets.load_digits_as_the_article(raw_pixels=True)
+    np.testing.assert_array_equal(ours[0], X_train)
+    np.testing.assert_array_equal(ours[1], y_train)
+    np.testing.assert_array_equal(ours[2], X_test)
+    np.testing.assert_array_equal(ours[3], y_test)
+    scaled = ns.datasets.load_digits_as_the_article(raw_pixels=False)
+    np.testing.assert_array_equal(scaled[0] * 16, X_train)
 
 
 def test_every_recipe_states_its_setup_and_its_articles_claim():

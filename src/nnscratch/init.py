@@ -58,6 +58,12 @@ def standard_normal(shape: tuple, rng: np.random.Generator, dtype=np.float32) ->
     return rng.standard_normal(shape, dtype=np.float64).astype(dtype)
 
 
+def uniform(shape: tuple, rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
+    """U(-1, 1) for every weight, as ``np.random.uniform(-1, 1, ...)`` gives: how the code the
+    full-batch article adapts starts. Like standard_normal it ignores the fan-in."""
+    return rng.uniform(-1.0, 1.0, size=shape).astype(dtype)
+
+
 def zeros(shape: tuple, rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
     """All zeros: right for biases; for weights it makes every unit of a layer identical."""
     return np.zeros(shape, dtype=dtype)
@@ -69,6 +75,7 @@ INITIALIZERS: dict[str, Initializer] = {
     "glorot_normal": glorot_normal,
     "glorot_uniform": glorot_uniform,
     "standard_normal": standard_normal,
+    "uniform": uniform,
     "zeros": zeros,
 }
 

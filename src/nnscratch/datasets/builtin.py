@@ -1,7 +1,11 @@
 """The data sets that ship with nnscratch and need neither a download nor scikit-learn.
 
 ``load_digits`` reads ``data/digits.npz``: the 1,797 8x8 digit images that scikit-learn also
-ships (UCI "Optical Recognition of Handwritten Digits", CC BY 4.0; see data/DIGITS_README.md).
+ships (UCI "Optical Recognition of Handwritten Digits", CC BY 4.0; see data/DIGITS_README.md),
+in scikit-learn's order. ``load_digits_as_the_article`` adds
+``data/digits_split_random_state_123.npz``: the rows that scikit-learn's
+``train_test_split(test_size=0.3, shuffle=True, random_state=123)`` picks, stored rather than
+redrawn (they come from NumPy's legacy RandomState, which nnscratch does not use).
 """
 
 from __future__ import annotations
@@ -46,13 +50,32 @@ def load_digits(
     """
     test_size = check_float(test_size, "test_size", 0.0, 1.0, high_inclusive=False)
     seed = check_int(seed, "seed", minimum=0)
+    X, y = _digits()
+    train_rows, test_rows = stratified_split(y, test_size, np.random.default_rng(seed))
+    return X[train_rows], y[train_rows], X[test_rows], y[test_rows]
+
+
+def load_digits_as_the_article(
+    raw_pixels: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The 8x8 digits split as the full-batch article splits them: scikit-learn's
+    ``train_test_split(test_size=0.3, shuffle=True, random_state=123)``, 1,257 training and
+    540 test images, in that function's order. With ``raw_pixels`` X holds the pixel values
+    0..16 unscaled, as the article feeds them; else pixels / 16, as load_digits gives."""
+    X_all, y_all = _digits()
+    path = resources.files(__package__).joinpath("data", "digits_split_random_state_123.npz")
+    with path.open("rb") as file, np.load(file, allow_pickle=False) as archive:
+        train_rows, test_rows = archive["train"].astype(np.int64), archive["test"].astype(np.int64)
+    X = X_all * np.float32(16) if raw_pixels else X_all
+    return X[train_rows], y_all[train_rows], X[test_rows], y_all[test_rows]
+
+
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    """All 1,797 images (float32, pixels / 16) and their labels, in scikit-learn's order."""
     path = resources.files(__package__).joinpath("data", "digits.npz")
     with path.open("rb") as file, np.load(file, allow_pickle=False) as archive:
         images, labels = archive["images"], archive["labels"]
-    X = images.astype(np.float32) / 16.0
-    y = labels.astype(np.int64)
-    train_rows, test_rows = stratified_split(y, test_size, np.random.default_rng(seed))
-    return X[train_rows], y[train_rows], X[test_rows], y[test_rows]
+    return images.astype(np.float32) / 16.0, labels.astype(np.int64)
 
 
 def stratified_split(
