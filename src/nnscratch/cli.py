@@ -27,12 +27,12 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import numpy as np
 
 from . import datasets, metrics, recipes
-from ._signals import catch_stop_signals
+from ._signals import StopSignals
 from ._version import __version__
 from .activations import ACTIVATIONS
 from .callbacks import EarlyStopping, GradientNormRecorder, History, ProgressLogger
@@ -457,32 +457,25 @@ def save_run_folder(folder: RunFolder, net: Sequential, history: History,
     return out, [out / path.name for path in written]
 
 
-class _SignalsInterrupt:
+class _SignalsInterrupt(StopSignals):
     """Outside training and saving, SIGTERM and SIGHUP interrupt a command as Ctrl-C does
     (KeyboardInterrupt), so it cleans up and exits with 128 + the signal's number."""
 
-    def __enter__(self) -> _SignalsInterrupt:
-        self.signal_number: int | None = None
-        self.catching = catch_stop_signals(self._handle)
-        self.catching.__enter__()
-        return self
+    def _receive(self, signum: int, frame: object) -> None:
+        self.signal_number = signum  # recorded before handle raises
+        self.handle(signum)
 
-    def _handle(self, signum: int, frame: object) -> None:
-        self.signal_number = signum
+    def handle(self, signum: int) -> None:
         raise KeyboardInterrupt
 
-    def __exit__(self, *exc_info: Any) -> None:
-        self.catching.__exit__(*exc_info)
 
-
-class _DeferSignals(_SignalsInterrupt):
+class _DeferSignals(StopSignals):
     """Hold SIGINT, SIGTERM and SIGHUP while a run is saved: the save completes, and
     ``signal_number`` tells the caller which signal arrived, to exit with 128 + it."""
 
-    def _handle(self, signum: int, frame: object) -> None:
+    def handle(self, signum: int) -> None:
         if self.signal_number is None:
             log("saving the run first; it stops when the save is done")
-        self.signal_number = signum
 
 
 def run_evaluate(arguments: argparse.Namespace) -> int:

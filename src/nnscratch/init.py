@@ -49,7 +49,7 @@ def glorot_uniform(shape: tuple, rng: np.random.Generator, dtype=np.float32) -> 
 
 
 def standard_normal(shape: tuple, rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
-    """N(0, 1) for every weight, as ``np.random.randn`` gives: what the articles use.
+    """N(0, 1) for every weight, drawn from ``rng``: the articles draw theirs with randn.
 
     Its variance ignores the fan-in, so the outputs of a layer grow with the number of its
     inputs and a softmax after it starts out saturated. The digits recipes use it to reproduce
@@ -59,8 +59,8 @@ def standard_normal(shape: tuple, rng: np.random.Generator, dtype=np.float32) ->
 
 
 def uniform(shape: tuple, rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
-    """U(-1, 1) for every weight, as ``np.random.uniform(-1, 1, ...)`` gives: how the code the
-    full-batch article adapts starts. Like standard_normal it ignores the fan-in."""
+    """U(-1, 1) for every weight, drawn from ``rng``: how the code the full-batch article
+    adapts starts its weights. Like standard_normal it ignores the fan-in."""
     return rng.uniform(-1.0, 1.0, size=shape).astype(dtype)
 
 

@@ -41,8 +41,6 @@ from .metrics import CLASSIFICATION_TASKS, predicted_labels
 from .optim import Optimizer
 from .serialization import ModelFileError
 
-DTYPES = FLOAT_DTYPES
-
 
 class Sequential:
     """A feed-forward network: the layers applied one after the other.
@@ -391,4 +389,4 @@ def _check_dtype(dtype: Any) -> str:
         name = np.dtype(dtype).name
     except TypeError:
         name = repr(dtype)
-    return check_choice(name, "dtype", DTYPES)
+    return check_choice(name, "dtype", FLOAT_DTYPES)

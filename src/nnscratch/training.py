@@ -32,7 +32,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from ._signals import catch_stop_signals
+from ._signals import StopSignals
 from ._threads import blas_threads, training_threads
 from ._validation import (
     all_finite,
@@ -601,23 +601,14 @@ def _divergence_message(what: str, optimizer: Optimizer, where: str, outcome: st
             f"the inputs (e.g. to [0, 1] or zero mean and unit variance). {outcome}")
 
 
-class _StopOnInterrupt:
+class _StopOnInterrupt(StopSignals):
     """Turn the first Ctrl-C, SIGTERM or SIGHUP during fit into a request to stop after the
     current batch; ``signal_number`` says which arrived. A second one raises KeyboardInterrupt
     at once."""
 
-    def __enter__(self) -> _StopOnInterrupt:
-        self.requested = False
-        self.signal_number: int | None = None
-        self.catching = catch_stop_signals(self._handle)
-        self.catching.__enter__()
-        return self
+    requested = False
 
-    def _handle(self, signum: int, frame: Any) -> None:
+    def handle(self, signum: int) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        self.signal_number = signum
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.catching.__exit__(*exc_info)
