@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -43,7 +46,40 @@ def test_digits_fullbatch_as_the_articles_code_with_its_inf_explained():
     assert float(result.extra["largest |logit| at the start"]) > 100
     assert np.isfinite(float(result.extra["nnscratch's loss at the start"]))
     report = result.report()
-    assert report.count("\n     ") >= 20 and "   380: " in report  # the log every 20 epochs
+    log_lines = [line.split() for line in report.splitlines() if line.startswith("    ")]
+    assert [int(line[0]) for line in log_lines if line[0].isdigit()] == list(range(0, 400, 20))
+    # the article's log beside ours: the shipped numbers, then ours from the history
+    at_380 = next(line for line in log_lines if line[0] == "380")
+    assert float(at_380[1]) == 0.9881
+    assert float(at_380[3]) == pytest.approx(result.history.history["accuracy"][380], abs=1e-4)
+
+
+def test_the_shipped_article_log_is_what_the_articles_code_prints():
+    """The full-batch article's log ships in the recipe; replaying the code it adapts (its seed,
+    its draws, its epoch-0 activations in backprop) prints those very numbers."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    import replay_fullbatch_article
+
+    shipped = RECIPES["digits-fullbatch"].article_log
+    replayed = replay_fullbatch_article.replay()
+    assert [epoch for epoch, _, _ in shipped] == [epoch for epoch, _, _ in replayed]
+    for (_, accuracy, loss), (_, accuracy_now, loss_now) in zip(shipped, replayed, strict=True):
+        assert accuracy == round(accuracy_now, 4)
+        assert loss == round(loss_now, 4)  # inf == inf at epoch 0
+    assert shipped[0][2] == np.inf and shipped[-1][:2] == (380, 0.9881)
+
+
+def test_the_articles_backprop_slip_costs_about_100_epochs():
+    """What the recipe's note claims: from the article's start, the epoch-0 activations delay
+    0.988 training accuracy from epoch 270 to 376."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    import replay_fullbatch_article
+
+    first = {}
+    for fresh in (False, True):
+        log = replay_fullbatch_article.replay(every=1, fresh=fresh)
+        first[fresh] = next(epoch for epoch, accuracy, _ in log if accuracy >= 0.988)
+    assert (first[False], first[True]) == (376, 270)
 
 
 def test_the_article_split_is_scikit_learns_with_random_state_123():
