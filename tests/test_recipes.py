@@ -102,6 +102,16 @@ def test_every_recipe_states_its_setup_and_its_articles_claim():
                             "mnist-best", "fashion-mnist"}
     for recipe in RECIPES.values():
         assert recipe.article and recipe.describe().startswith(recipe.data)
+        assert recipe.deviations  # "none", or each deviation with its reason
+
+
+def test_recipe_list_shows_init_split_preprocessing_and_deviations(capsys):
+    assert main(["recipe", "--list"]) == 0
+    listed = capsys.readouterr().out
+    for recipe in RECIPES.values():
+        assert f"init {recipe.init or 'He normal'}" in listed
+        assert recipe.preprocessing in listed and f"split: {recipe.split}" in listed
+        assert f"deviations: {recipe.deviations}" in listed
 
 
 def test_recipe_command_prints_the_comparison_and_saves_the_run(tmp_path, capsys):

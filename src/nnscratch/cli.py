@@ -606,7 +606,8 @@ def run_download(arguments: argparse.Namespace) -> int:
 def run_recipe(arguments: argparse.Namespace) -> int:
     if arguments.list or arguments.name is None:
         for recipe in recipes.RECIPES.values():
-            print(f"{recipe.name:<18} {recipe.describe()}\n{'':<18} article: {recipe.article}")
+            print(f"{recipe.name:<18} {recipe.describe()}\n{'':<18} article: {recipe.article}"
+                  f"\n{'':<18} deviations: {recipe.deviations}")
         return 0 if arguments.list else 2
     callbacks = [ProgressLogger(arguments.verbose)] if arguments.verbose else []
     folder = run_folder(arguments.out, f"recipe-{arguments.name}")
