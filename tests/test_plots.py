@@ -100,6 +100,12 @@ def test_confusion_matrix_writes_every_count(trained, tmp_path):
     assert saves_a_png(ax.figure, tmp_path)
 
 
+def test_confusion_matrix_of_weighted_counts():
+    """Counts need not be integers (sample weights): each cell shows its value."""
+    ax = plots.plot_confusion_matrix(np.array([[2.0, 0.5], [1.25, 3.0]]))
+    assert [text.get_text() for text in ax.texts] == ["2", "0.5", "1.25", "3"]
+
+
 def test_first_layer_weights_as_images(trained, tmp_path):
     net, _, _ = trained
     figure = plots.plot_first_layer_weights(net, n_units=16)
@@ -132,6 +138,9 @@ def test_activation_histograms_count_dead_relus(tmp_path):
     (lambda: plots.plot_activations(["swish"]), "names must be activation names"),
     (lambda: plots.plot_history({"accuracy": [1.0]}), "history must be a History"),
     (lambda: plots.plot_confusion_matrix(np.ones((2, 3))), "matrix must be a square"),
+    (lambda: plots.plot_confusion_matrix(-np.eye(2)), "finite counts >= 0"),
+    (lambda: plots.plot_confusion_matrix(np.full((2, 2), np.nan)), "finite counts >= 0"),
+    (lambda: plots.plot_confusion_matrix(np.array([["a"]])), "finite counts >= 0"),
     (lambda: plots.plot_gradient_norms({}), "norms must be a non-empty dict"),
     (lambda: plots.plot_prediction(np.ones(10), np.ones(3) / 3), "not a square image"),
 ])

@@ -141,8 +141,11 @@ def plot_confusion_matrix(matrix: Any, class_names: Sequence[str] | None = None,
                           ax: Axes | None = None, normalize: bool = False) -> Axes:
     """The confusion matrix (rows: true class, columns: predicted class), counts in each cell."""
     matrix = np.asarray(matrix)
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-        fail("matrix", "a square confusion matrix, as metrics.confusion_matrix returns", matrix)
+    if (matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.size == 0
+            or matrix.dtype.kind not in "iuf" or not np.isfinite(matrix).all()
+            or (matrix < 0).any()):
+        fail("matrix", "a square confusion matrix of finite counts >= 0, as "
+             "metrics.confusion_matrix returns", matrix)
     shown = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1) if normalize else matrix
     names = _class_names(class_names, len(matrix))
     ax = _axes(ax)
@@ -151,7 +154,9 @@ def plot_confusion_matrix(matrix: Any, class_names: Sequence[str] | None = None,
     threshold = shown.max() / 2
     for row in range(len(matrix)):
         for column in range(len(matrix)):
-            text = f"{shown[row, column]:.2f}" if normalize else f"{matrix[row, column]:d}"
+            count = float(matrix[row, column])
+            text = (f"{shown[row, column]:.2f}" if normalize
+                    else f"{count:.0f}" if count.is_integer() else f"{count:.3g}")
             ax.text(column, row, text, ha="center", va="center", fontsize=7,
                     color="white" if shown[row, column] > threshold else "black")
     ax.set_xticks(range(len(names)), names, rotation=45 if len(names[0]) > 2 else 0)
