@@ -586,13 +586,18 @@ def _check_finite_weights(model: Any, when: str, fix: str) -> None:
 def _claim_optimizer(optimizer: Optimizer, model: Any) -> None:
     """Refuse an optimizer whose state (velocity, moments, step count) belongs to another
     network that still uses it: sharing it would mix the two networks' updates."""
-    owner = getattr(optimizer, "_owner", None)
+    owner = _OPTIMIZER_OWNERS.get(optimizer)
     other = owner() if owner is not None else None
     if other is not None and other is not model and getattr(other, "optimizer", None) is optimizer:
         raise ValueError(f"optimizer {optimizer!r} already trains another network, and its "
                          "state (step count, velocity, moments) belongs to that network. Give "
                          "each network its own optimizer, e.g. ns.Adam(lr=...) for each.")
-    optimizer._owner = weakref.ref(model)  # type: ignore[attr-defined]
+    _OPTIMIZER_OWNERS[optimizer] = weakref.ref(model)
+
+
+# Which network each optimizer trains, known without holding either: kept here rather than on
+# the optimizer, so that optimizers and networks stay plain objects (copyable, picklable).
+_OPTIMIZER_OWNERS: weakref.WeakKeyDictionary[Optimizer, weakref.ref] = weakref.WeakKeyDictionary()
 
 
 def _divergence_message(what: str, optimizer: Optimizer, where: str, outcome: str) -> str:
