@@ -6,7 +6,7 @@ dependency order, lowest first, so there are no cycles and nothing reaches up:
     files         serialization (the format alone: it never imports network)
     training      callbacks < training < gradcheck, explain
     the model     network (Sequential, its predictions, facades over training and files)
-    data          datasets (idx < download < builtin, mnist < the package)
+    data          datasets (idx < download < builtin, mnist < the package) < tabular (your own)
     on top        plots < runs < recipes < cli < __main__, and the package's __init__;
                   sklearn (estimators over network, imported only as nnscratch.sklearn)
 
@@ -29,7 +29,7 @@ ORDER = [
     ["callbacks"], ["training"], ["gradcheck", "explain"],
     ["network"],
     ["datasets.idx", "datasets.download"], ["datasets.builtin", "datasets.mnist"],
-    ["datasets"],
+    ["datasets"], ["tabular"],
     ["plots", "sklearn"], ["runs"], ["recipes"], ["cli"], ["__main__", "__init__"],
 ]
 RANK = {module: rank for rank, group in enumerate(ORDER) for module in group}

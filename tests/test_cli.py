@@ -94,7 +94,8 @@ def test_resume_continues_a_saved_run(digits_run, tmp_path, capsys):
 
 def test_resume_on_the_wrong_data_set_is_a_usage_error(digits_run, capsys):
     assert main(["train", "--data", "xor", "--resume", str(digits_run), "--verbose", "0"]) == 2
-    assert "maps 64 inputs to 10 classes, but xor has 2 and 2" in capsys.readouterr().err
+    assert "maps 64 inputs to 10 outputs, but xor has 2 features and needs 2" \
+        in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
@@ -185,7 +186,12 @@ def test_a_diverging_run_fails_with_advice(tmp_path, capsys):
     (["train", "--layers", "128", "-5"], 2, "expected a whole number >= 1, got '-5'"),
     (["train", "--lr", "-0.1"], 2, "argument --lr: expected a number > 0, got '-0.1'"),
     (["train", "--batch-size", "big"], 2, "expected a whole number >= 1 or 'full', got 'big'"),
-    (["train", "--data", "imagenet"], 2, "argument --data: invalid choice: 'imagenet'"),
+    (["train", "--data", "imagenet"], 2,
+     "expected one of digits, xor, mnist, fashion-mnist or a .csv"),
+    (["train", "--data", "Digit"], 2, "did you mean 'digits'?"),
+    (["train", "--data", "missing.csv"], 2, "no file 'missing.csv'"),
+    (["train", "--data", "mnist", "--data-dir", "/nonexistent/mnst"], 2,
+     "--data-dir /nonexistent/mnst is not a folder"),
     (["train", "--dropout", "1"], 2, "argument --dropout: expected a fraction in [0, 1), got '1'"),
     (["summary", "--outputs", "1"], 2, "--outputs must be at least 2"),
     (["evaluate", "missing.npz"], 1, "No model file at 'missing.npz'"),

@@ -294,7 +294,7 @@ def model_file(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("arguments, code, message", [
-    (["train", "--data", "cifar"], 2, "invalid choice: 'cifar'"),
+    (["train", "--data", "cifar"], 2, "expected one of digits, xor, mnist, fashion-mnist"),
     (["train", "--layers", "-4"], 2, "expected a whole number >= 1, got '-4'"),
     (["train", "--epochs", "0"], 2, "expected a whole number >= 1, got '0'"),
     (["train", "--lr", "nan"], 2, "expected a number > 0, got 'nan'"),

@@ -22,7 +22,9 @@ from nnscratch.sklearn import NNClassifier, NNRegressor, expected_failed_checks 
 
 @parametrize_with_checks([NNClassifier(random_state=0), NNRegressor(random_state=0)],
                          expected_failed_checks=expected_failed_checks)
-def test_scikit_learns_own_estimator_checks(estimator, check):
+def test_scikit_learns_own_estimator_checks(estimator, check, monkeypatch):
+    # scikit-learn skips its array-API input check unless this is set: run it
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
     check(estimator)
 
 

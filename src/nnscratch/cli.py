@@ -18,6 +18,7 @@ is one line, never a traceback. ``main(argv)`` returns the exit code, so tests c
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import os
 import signal
@@ -26,12 +27,13 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
-from . import datasets, metrics, recipes
+from . import datasets, metrics, recipes, tabular
 from ._signals import StopSignals
 from ._version import __version__
 from .activations import ACTIVATIONS
@@ -160,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train an MLP on a data set, report its test accuracy and save the run. "
                     "With no arguments: the built-in 8x8 digits, in a few seconds.")
     add_data_arguments(train, default="digits")
+    add_own_data_arguments(train)
     add_architecture_arguments(train)
     train.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
     train.add_argument("--lr", type=positive_float, default=None,
@@ -167,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=batch_size, default=32,
                        help="samples per step: 1 for per-sample SGD, 'full' for the full batch")
     train.add_argument("--epochs", type=positive_int, default=None,
-                       help="passes over the data (default: 80 digits, 200 xor, 10 MNIST)")
+                       help="passes over the data (default: 80 digits, 200 xor, 10 MNIST, "
+                            "100 your own data)")
     train.add_argument("--validation-split", type=fraction, default=0.1,
                        help="fraction of the training data held out to watch each epoch; the "
                             "weights of the best validation epoch are kept (0: none)")
@@ -287,12 +291,31 @@ def subcommand(commands: argparse._SubParsersAction, run: Callable[[argparse.Nam
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, default: str | None) -> None:
-    parser.add_argument("--data", choices=DATA_SETS, default=default,
-                        help="the data set" + ("" if default else
-                                               " (default: the one the model was trained on)"))
+    parser.add_argument("--data", type=data_source, default=default, metavar="DATA",
+                        help=f"a built-in data set ({', '.join(DATA_SETS)}) or your own "
+                             ".csv, .npz or .npy file" + (
+                                 "" if default else " (default: the one the model was "
+                                                    "trained on)"))
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="where MNIST files are (default: $NNSCRATCH_DATA or the user "
                              "cache, downloading them if absent)")
+
+
+def add_own_data_arguments(parser: argparse.ArgumentParser) -> None:
+    own = parser.add_argument_group("your own data (--data FILE)")
+    own.add_argument("--target", default=None, metavar="COLUMN",
+                     help="the target column: its name or index (default: the last); for a "
+                          ".npy of features, the .npy of labels")
+    own.add_argument("--task", type=str.lower, choices=tabular.TASKS, default=None,
+                     help="default: classification for labels (text, or few whole numbers), "
+                          "else regression")
+    own.add_argument("--scale", type=str.lower, choices=tabular.SCALINGS, default="standard",
+                     help="feature scaling, learned on the training rows and saved with the "
+                          "model")
+    own.add_argument("--test-split", type=fraction, default=0.2,
+                     help="fraction of the rows held out as the test set")
+    own.add_argument("--x-key", default="X", help="the features' name in a .npz")
+    own.add_argument("--y-key", default="y", help="the target's name in a .npz")
 
 
 def add_model_or_architecture_arguments(parser: argparse.ArgumentParser, inputs: int,
@@ -317,7 +340,7 @@ def add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(arguments: argparse.Namespace) -> int:
-    folder = run_folder(arguments.out, arguments.data, arguments.overwrite)
+    folder = run_folder(arguments.out, data_label(arguments.data), arguments.overwrite)
     try:
         return _train_and_save(arguments, folder)
     finally:
@@ -325,49 +348,51 @@ def run_train(arguments: argparse.Namespace) -> int:
 
 
 def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
-    X_train, y_train, X_test, y_test, class_names = load_data(arguments.data, arguments.data_dir)
-    epochs = arguments.epochs or DEFAULT_EPOCHS[arguments.data]
-    net, optimizer = _network_to_train(arguments, X_train.shape[1], len(class_names))
+    data = load_training_data(arguments)
+    classifier = data.task == "classification"
+    epochs = arguments.epochs or DEFAULT_EPOCHS.get(arguments.data, 100)
+    n_outputs = len(data.class_names or ()) if classifier else 1
+    net, optimizer = _network_to_train(arguments, data.X_train.shape[1], n_outputs)
     validation_split = arguments.validation_split if arguments.data != "xor" else 0.0
     monitor = "val_loss" if validation_split else "loss"
     best = EarlyStopping(monitor=monitor, patience=arguments.early_stopping or epochs,
                          restore_best_weights=True)
-    steps = math.ceil(len(X_train) * (1 - validation_split) / (arguments.batch_size
-                                                              or len(X_train)))
+    steps = math.ceil(len(data.X_train) * (1 - validation_split) / (arguments.batch_size
+                                                                   or len(data.X_train)))
     recorder = GradientNormRecorder(every=max(1, epochs * steps // 500))
     callbacks = [best, recorder]
     if arguments.verbose:
         callbacks.append(ProgressLogger(arguments.verbose))
-        log(f"{net.summary()}\ndata: {arguments.data}, {len(X_train)} training samples "
-            f"({validation_split:.0%} held out for validation), {len(X_test)} test samples\n"
-            f"optimizer: {optimizer!r}, batch size {arguments.batch_size or 'full'}, "
-            f"{epochs} epochs")
+        log(f"{net.summary()}\ndata: {arguments.data} ({data.task}), {len(data.X_train)} "
+            f"training samples ({validation_split:.0%} held out for validation), "
+            f"{len(data.X_test)} test samples\noptimizer: {optimizer!r}, batch size "
+            f"{arguments.batch_size or 'full'}, {epochs} epochs")
     start = time.perf_counter()
     # fit handles signals while it runs (stop after the batch); around it, from here on, a
     # signal waits for the run to be saved
     with _DeferSignals() as deferred:
         try:
-            history = net.fit(X_train, y_train, loss="cross_entropy", optimizer=optimizer,
+            history = net.fit(data.X_train, data.y_train,
+                              loss="cross_entropy" if classifier else "mse", optimizer=optimizer,
                               epochs=epochs, batch_size=arguments.batch_size,
                               validation_split=validation_split, seed=arguments.seed,
                               callbacks=callbacks)
         except KeyboardInterrupt:  # a second signal: stop at once, keep the best epoch so far
             history = _abandoned_history(net, best)
         seconds = time.perf_counter() - start
-        net.metadata["class_names"] = class_names
-        scores = net.evaluate(X_test, y_test)
-        held_out = "test" if arguments.data != "xor" else "XOR (the four points; no held-out set)"
-        config = {"command": "train", "data": arguments.data, **architecture_of(net),
+        net.metadata.update(data.metadata)
+        scores = test_scores(net, data.X_test, data.y_test, data.task)
+        held_out = "test" if arguments.data != "xor" else "xor"
+        config = {"command": "train", **data.config, **architecture_of(net),
                   "optimizer": repr(optimizer), "batch_size": arguments.batch_size,
                   "epochs": epochs, "validation_split": validation_split, "seed": arguments.seed,
                   "dtype": net.dtype.name, "resumed_from": str(arguments.resume or ""),
                   "nnscratch_version": __version__, "seconds": round(seconds, 3),
                   "epochs_run": len(history.epoch), "best_epoch": _one_based(best.best_epoch),
-                  f"{'test' if arguments.data != 'xor' else 'xor'}_scores": scores}
+                  f"{held_out}_scores": scores}
         problems: list[str] = []
-        out, written = save_run_folder(folder, net, history, config, X_test, y_test,
-                                       class_names, recorder.norms, not arguments.no_plots,
-                                       problems)
+        out, written = save_run_folder(folder, net, history, config, data, recorder.norms,
+                                       not arguments.no_plots, problems)
     for problem in problems:
         log(f"warning: {problem}")
     if not arguments.no_plots and not can_plot():
@@ -377,8 +402,11 @@ def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
     n_epochs = len(history.epoch)
     print(f"trained {n_epochs} epoch{'s' * (n_epochs != 1)} in {seconds:.2f}s{best_note}")
     print(f"saved the run in {out}: {', '.join(path.name for path in written)}")
-    print(f"{held_out} loss: {scores['loss']:.4f}")
-    print(f"{held_out} accuracy: {scores['accuracy']:.4f}")
+    where = "XOR (the four points; no held-out set)" if held_out == "xor" else "test"
+    for name, value in scores.items():
+        print(f"{where} {name}: {value:.4f}")
+    if not scores:
+        print("no test rows (--test-split 0): nothing held out to score")
     signal_number = history.stop_signal or deferred.signal_number
     if history.stop_reason == "interrupted" or signal_number:
         log(f"interrupted after {n_epochs} epoch(s); the best weights so far are saved. "
@@ -386,6 +414,26 @@ def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
             f"{out / 'model.npz'} --epochs N")
         return 128 + (signal_number or signal.SIGINT)
     return 0
+
+
+def regression_outputs(net: Sequential, X: np.ndarray) -> np.ndarray:
+    """A regressor's predictions in the target's units (undoing the target's scaling)."""
+    record = net.metadata.get("target_scaling")
+    scaling = tabular.Scaling.from_dict(record, 1) if record is not None else None
+    return tabular.unscale_targets(scaling, net.predict(X))
+
+
+def test_scores(net: Sequential, X: np.ndarray, y: np.ndarray, task: str) -> dict[str, float]:
+    """loss and accuracy of a classifier; mse, mae and r2 of a regressor; {} without rows."""
+    if len(X) == 0:
+        return {}
+    if task == "classification":
+        return net.evaluate(X, y, loss=net.loss or "cross_entropy")
+    predicted = regression_outputs(net, X).reshape(y.shape)
+    residual = np.asarray(y, dtype=np.float64) - predicted
+    spread = float(np.sum((y - np.mean(y)) ** 2))
+    return {"mse": float(np.mean(residual ** 2)), "mae": float(np.mean(np.abs(residual))),
+            "r2": 1.0 - float(np.sum(residual ** 2)) / spread if spread > 0 else float("nan")}
 
 
 def _network_to_train(arguments: argparse.Namespace, n_inputs: int, n_classes: int
@@ -398,8 +446,9 @@ def _network_to_train(arguments: argparse.Namespace, n_inputs: int, n_classes: i
     net = load_model(arguments.resume)
     if (net.n_inputs, net.n_outputs) != (n_inputs, n_classes):
         raise UsageError(f"the model in {arguments.resume} maps {net.n_inputs} inputs to "
-                         f"{net.n_outputs} classes, but {arguments.data} has {n_inputs} and "
-                         f"{n_classes}. Pass the --data it was trained on.")
+                         f"{net.n_outputs} outputs, but {arguments.data} has {n_inputs} "
+                         f"features and needs {n_classes} outputs. Pass the --data it was "
+                         "trained on.")
     return net, net.optimizer or get_optimizer(arguments.optimizer, arguments.lr)
 
 
@@ -434,14 +483,14 @@ def run_folder(out: Path | None, data: str, overwrite: bool = False) -> RunFolde
 
 
 def save_run_folder(folder: RunFolder, net: Sequential, history: History,
-                    config: dict[str, object], X_test: np.ndarray | None,
-                    y_test: np.ndarray | None, class_names: list[str],
+                    config: dict[str, object], data: TrainingData,
                     gradient_norms: dict[str, list[float]] | None, plots: bool,
                     problems: list[str]) -> tuple[Path, list[Path]]:
     """Write the run and move it into place; if the disk refuses, rescue the model."""
     try:
-        written = save_run(folder.path, net, history, config, X_test, y_test, class_names,
-                           gradient_norms, plots=plots, problems=problems)
+        written = save_run(folder.path, net, history, config, data.X_test, data.y_test,
+                           data.class_names, gradient_norms, plots=plots, problems=problems,
+                           images=data.images)
         out = folder.commit()
         if out != folder.target:
             problems.append(f"{folder.target} was taken by another run while this one trained; "
@@ -480,15 +529,16 @@ class _DeferSignals(StopSignals):
 
 def run_evaluate(arguments: argparse.Namespace) -> int:
     net = load_model(arguments.model)
-    data = arguments.data or trained_on(net, arguments.model)
-    _, _, X_test, y_test, class_names = load_data(data, arguments.data_dir)
+    data, X_test, y_test, class_names, task = evaluation_data(net, arguments.model, arguments)
     check_fits(net, X_test, class_names, data)
-    scores = net.evaluate(X_test, y_test, loss=net.loss or "cross_entropy")
+    print(f"data: {data} test set, {len(X_test)} samples")
+    scores = test_scores(net, X_test, y_test, task)
+    for name, value in scores.items():
+        print(f"test {name}: {value:.4f}")
+    if task != "classification" or not class_names:
+        return 0
     predicted = net.predict(X_test)
     matrix = metrics.confusion_matrix(y_test, predicted, n_classes=len(class_names))
-    print(f"data: {data} test set, {len(X_test)} samples")
-    print(f"test loss: {scores['loss']:.4f}")
-    print(f"test accuracy: {scores['accuracy']:.4f}")
     print("\nconfusion matrix (rows: true class, columns: predicted class):")
     width = max(5, len(str(matrix.max())) + 1)
     print(" " * 6 + "".join(f"{label:>{width}}" for label in range(len(class_names))))
@@ -501,20 +551,35 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
 
 def run_predict(arguments: argparse.Namespace) -> int:
     net = load_model(arguments.model)
-    class_names = net.metadata.get("class_names") or [str(c) for c in range(net.n_outputs)]
     rows, labels = [], []
+    own_data = "scaling" in net.metadata  # trained on the user's own file
     for path in arguments.inputs:
         if not path.is_file():
             raise FileNotFoundError(f"No input file at {path}.")
-        if path.suffix == ".npy":
+        if own_data and path.suffix.lower() == ".csv":
+            array = tabular.read_feature_rows(path, list(net.metadata.get("feature_names", [])))
+        elif path.suffix == ".npy":
             array = read_npy_rows(path, net.n_inputs)
-            rows.append(array)
-            labels += [f"{path}[{index}]" for index in range(len(array))] \
-                if len(array) > 1 else [str(path)]
+        elif own_data:
+            raise UsageError(f"{path}: this model was trained on a table; give .csv or .npy "
+                             "rows of its features.")
         else:
             rows.append(read_image(path, net.n_inputs, arguments.invert)[None, :])
             labels.append(str(path))
-    probabilities = net.predict_proba(np.concatenate(rows))
+            continue
+        rows.append(array)
+        labels += [f"{path}[{index}]" for index in range(len(array))] \
+            if len(array) > 1 else [str(path)]
+    X = np.concatenate(rows)
+    if own_data:
+        X = tabular.Scaling.from_dict(net.metadata["scaling"], net.n_inputs).apply(X)
+    if net.metadata.get("task") == "regression":
+        for label, value in zip(labels, regression_outputs(net, X).reshape(len(X), -1),
+                                strict=True):
+            print(f"{label}: {', '.join(f'{v:.6g}' for v in value)}")
+        return 0
+    class_names = net.metadata.get("class_names") or [str(c) for c in range(net.n_outputs)]
+    probabilities = net.predict_proba(X)
     top = min(arguments.top, probabilities.shape[1])
     for label, row in zip(labels, probabilities, strict=True):
         best = np.argsort(row)[::-1][:top]
@@ -544,9 +609,15 @@ def run_plot(arguments: argparse.Namespace) -> int:
         if figure_name == "weights":
             figure = plots.plot_first_layer_weights(net)
         else:
-            data = arguments.data or trained_on(net, source)
-            _, _, X_test, y_test, class_names = load_data(data, arguments.data_dir)
+            data, X_test, y_test, class_names, task = evaluation_data(net, source, arguments)
             check_fits(net, X_test, class_names, data)
+            if figure_name != "activation-histograms" and (task != "classification"
+                                                          or class_names is None):
+                raise UsageError(f"plot {figure_name} is for classifiers; this model is a "
+                                 "regressor.")
+            if figure_name in ("sample", "predictions") and data not in DATA_SETS:
+                raise UsageError(f"plot {figure_name} shows images; {data} is a table. Try "
+                                 "plot confusion.")
             if figure_name == "activation-histograms":
                 figure = plots.plot_activation_histograms(net, X_test[:2000])
             elif figure_name == "sample":
@@ -559,7 +630,7 @@ def run_plot(arguments: argparse.Namespace) -> int:
             else:
                 predicted = net.predict(X_test)
                 if figure_name == "confusion":
-                    matrix = metrics.confusion_matrix(y_test, predicted, len(class_names))
+                    matrix = metrics.confusion_matrix(y_test, predicted, len(class_names or ()))
                     figure = plots.plot_confusion_matrix(matrix, class_names).figure
                 else:
                     figure = plots.plot_prediction_grid(X_test, y_test, predicted, class_names)
@@ -627,9 +698,12 @@ def _run_recipe(arguments: argparse.Namespace, folder: RunFolder, callbacks: lis
     result.network.metadata["class_names"] = result.class_names
     problems: list[str] = []
     with _DeferSignals():
-        out, written = save_run_folder(folder, result.network, result.history, config,
-                                       result.X_test, result.y_test, result.class_names, None,
-                                       not arguments.no_plots, problems)
+        empty = np.empty((0, 0))
+        data = TrainingData(empty, empty, result.X_test if result.X_test is not None else empty,
+                            result.y_test if result.y_test is not None else empty,
+                            result.class_names, images=result.recipe.data != "xor")
+        out, written = save_run_folder(folder, result.network, result.history, config, data,
+                                       None, not arguments.no_plots, problems)
     for problem in problems:
         log(f"warning: {problem}")
     print(result.report())
@@ -669,9 +743,54 @@ def run_explain(arguments: argparse.Namespace) -> int:
 # Helpers
 
 
+@dataclass
+class TrainingData:
+    """A data set as a command uses it: the split, the classes (None for regression), whether
+    the rows are square images, and what the model and the run's config.json record of it."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list[str] | None
+    task: str = "classification"
+    images: bool = True
+    metadata: dict[str, Any] = field(default_factory=dict)  # saved in the model
+    config: dict[str, Any] = field(default_factory=dict)  # saved in config.json
+
+
+def load_training_data(arguments: argparse.Namespace) -> TrainingData:
+    """The data to train on: a built-in data set, or the user's file read, checked, split
+    and scaled (the scaling learned on the training rows and saved with the model)."""
+    if arguments.data in DATA_SETS:
+        X_train, y_train, X_test, y_test, names = load_data(arguments.data, arguments.data_dir)
+        return TrainingData(X_train, y_train, X_test, y_test, names,
+                            images=arguments.data != "xor", metadata={"class_names": names},
+                            config={"data": arguments.data})
+    path = Path(arguments.data).resolve()
+    table = tabular.read_table(path, arguments.target, arguments.x_key, arguments.y_key)
+    prepared = tabular.prepare(table, arguments.task, arguments.scale, arguments.test_split,
+                               arguments.seed)
+    metadata = {"task": prepared.task, "scaling": prepared.scaling.to_dict(),
+                "feature_names": prepared.feature_names, "target_name": prepared.target_name}
+    if prepared.target_scaling is not None:
+        metadata["target_scaling"] = prepared.target_scaling.to_dict()
+    if prepared.class_names is not None:
+        metadata["class_names"] = prepared.class_names
+    return TrainingData(prepared.X_train, prepared.y_train, prepared.X_test, prepared.y_test,
+                        prepared.class_names, prepared.task, images=False, metadata=metadata,
+                        config={"data": str(path), "target": arguments.target,
+                                "task": prepared.task, "scale": arguments.scale,
+                                "test_split": arguments.test_split, "x_key": arguments.x_key,
+                                "y_key": arguments.y_key, "n_rows": len(table.y)})
+
+
 def load_data(name: str, data_dir: Path | None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """(X_train, y_train, X_test, y_test, class_names) of a data set, downloading if needed."""
+    if data_dir is not None and not data_dir.is_dir():
+        raise UsageError(f"--data-dir {data_dir} is not a folder. Check the path, or create it "
+                         f"with: nnscratch download {name} --data-dir {data_dir}")
     if name == "digits":
         return (*datasets.load_digits(), [str(digit) for digit in range(10)])
     if name == "xor":
@@ -683,6 +802,46 @@ def load_data(name: str, data_dir: Path | None
             list(datasets.DATA_SETS[name].classes))
 
 
+def evaluation_data(net: Sequential, source: Path, arguments: argparse.Namespace
+                    ) -> tuple[str, np.ndarray, np.ndarray, list[str] | None, str]:
+    """(data, X_test, y_test, class_names, task) to score a saved model on: --data, else the
+    data its run recorded. For the user's own file, the run's test rows when it is the file
+    the run was trained on (same split), else every row; scaled as the model was."""
+    run = net.metadata.get("run", {}) if isinstance(net.metadata, dict) else {}
+    run = run if isinstance(run, dict) else {}
+    data = arguments.data or run.get("data")
+    if not isinstance(data, str) or not data:
+        raise UsageError(f"{source} does not record its data set: pass --data.")
+    if data in DATA_SETS:
+        _, _, X_test, y_test, names = load_data(data, arguments.data_dir)
+        return data, X_test, y_test, names, "classification"
+    if not Path(data).is_file():
+        raise UsageError(f"{source} was trained on {data}, which is not there any more. Pass "
+                         "--data FILE with the same columns.")
+    task = net.metadata.get("task", "classification")
+    table = tabular.read_table(data, run.get("target"), run.get("x_key", "X"),
+                               run.get("y_key", "y"))
+    saved_names = net.metadata.get("class_names") if task == "classification" else None
+    class_names: list[str] | None = list(saved_names) if saved_names else None
+    y = _encode_like_the_model(table, class_names) if class_names else table.y.astype(float)
+    rows = np.arange(len(y))
+    if Path(data).resolve() == Path(str(run.get("data", ""))).resolve():
+        _, rows = tabular.split_rows(len(y), float(run.get("test_split", 0.2)),
+                                     int(run.get("seed", 0)), y if class_names else None)
+    scaling = tabular.Scaling.from_dict(net.metadata.get("scaling"), table.X.shape[1])
+    return data, scaling.apply(table.X[rows]), y[rows], class_names, task
+
+
+def _encode_like_the_model(table: tabular.Table, class_names: list[str]) -> np.ndarray:
+    names = np.array([tabular._label_name(value) for value in table.y])
+    unknown = sorted(set(names.tolist()) - set(class_names))
+    if unknown:
+        raise DataError(f"{table.source}: labels {unknown[:5]} are not among the model's classes "
+                        f"{class_names[:10]}.")
+    return np.searchsorted(np.array(class_names), names) if class_names == sorted(class_names) \
+        else np.array([class_names.index(name) for name in names])
+
+
 def load_model(path: Path) -> Sequential:
     """A saved model, from its file or from a run folder (its model.npz)."""
     if path.is_dir():
@@ -690,18 +849,17 @@ def load_model(path: Path) -> Sequential:
     return load(path)
 
 
-def trained_on(net: Sequential, source: Path) -> str:
-    data = net.metadata.get("run", {}).get("data") if isinstance(net.metadata, dict) else None
-    if data not in DATA_SETS:
-        raise UsageError(f"{source} does not record its data set: pass --data.")
-    return data
+def data_label(data: str) -> str:
+    """A short name for a run folder: the data set's name, or the file's stem."""
+    return data if data in DATA_SETS else Path(data).stem
 
 
-def check_fits(net: Sequential, X: np.ndarray, class_names: list[str], data: str) -> None:
-    if net.n_inputs != X.shape[1] or net.n_outputs != len(class_names):
+def check_fits(net: Sequential, X: np.ndarray, class_names: list[str] | None, data: str) -> None:
+    n_outputs = len(class_names) if class_names else 1
+    if net.n_inputs != X.shape[1] or net.n_outputs != n_outputs:
         raise UsageError(f"the model maps {net.n_inputs} inputs to {net.n_outputs} outputs, "
-                         f"but {data} has {X.shape[1]} features and {len(class_names)} "
-                         "classes. Pass the --data it was trained on.")
+                         f"but {data} has {X.shape[1]} features and needs {n_outputs} outputs. "
+                         "Pass the --data it was trained on.")
 
 
 def require_source(arguments: argparse.Namespace) -> Path:
@@ -847,6 +1005,21 @@ def positive_float(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
     return value
+
+
+def data_source(text: str) -> str:
+    """A built-in data set's name (any case) or the path of a .csv, .npz or .npy file."""
+    if text.lower() in DATA_SETS:
+        return text.lower()
+    if Path(text).suffix.lower() in tabular.SUFFIXES:
+        if not Path(text).is_file():
+            raise argparse.ArgumentTypeError(f"no file {text!r}")
+        return text
+    close = difflib.get_close_matches(text.lower(), DATA_SETS, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise argparse.ArgumentTypeError(
+        f"expected one of {', '.join(DATA_SETS)} or a .csv, .npz or .npy file, got "
+        f"{text!r}{hint}")
 
 
 def fraction(text: str) -> float:

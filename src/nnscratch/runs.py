@@ -156,13 +156,15 @@ def save_run(folder: str | os.PathLike, network: Sequential, history: History,
              config: dict[str, Any], X_test: np.ndarray | None = None,
              y_test: np.ndarray | None = None, class_names: list[str] | None = None,
              gradient_norms: dict[str, list[float]] | None = None,
-             plots: bool = True, problems: list[str] | None = None) -> list[Path]:
+             plots: bool = True, problems: list[str] | None = None,
+             images: bool | None = None) -> list[Path]:
     """Write the run's files into ``folder`` (which must exist); return the files written.
 
     The model, history and config come first; a plot that fails is left out and described in
     ``problems`` (if given) rather than losing the rest. ``gradient_norms`` is what a
     GradientNormRecorder recorded during training. Write into a RunFolder's ``path`` and
-    commit it, so the run appears only when complete.
+    commit it, so the run appears only when complete. ``images`` says whether the rows are
+    square images (for the image plots); None guesses from a square number of inputs.
     """
     folder = Path(folder)
     record = {"history": history.history, "epochs": history.epoch,
@@ -173,8 +175,10 @@ def save_run(folder: str | os.PathLike, network: Sequential, history: History,
     written.append(_write_text(folder / "history.csv", _history_csv(history)))
     written.append(_write_text(folder / "config.json", json.dumps(config, indent=2)))
     if plots and can_plot():
+        if images is None:
+            images = math.isqrt(network.n_inputs) ** 2 == network.n_inputs
         written += _save_plots(folder, network, history, X_test, y_test, class_names,
-                               gradient_norms, problems if problems is not None else [])
+                               gradient_norms, problems if problems is not None else [], images)
     return written
 
 
@@ -210,12 +214,12 @@ def _history_csv(history: History) -> str:
 def _save_plots(folder: Path, network: Sequential, history: History,
                 X_test: np.ndarray | None, y_test: np.ndarray | None,
                 class_names: list[str] | None,
-                gradient_norms: dict[str, list[float]] | None, problems: list[str]) -> list[Path]:
+                gradient_norms: dict[str, list[float]] | None, problems: list[str],
+                is_image: bool) -> list[Path]:
     from . import plots
 
     drawings: dict[str, Any] = {"history.png": lambda: plots.plot_history(history)}
-    is_image = math.isqrt(network.n_inputs) ** 2 == network.n_inputs
-    if X_test is not None and y_test is not None and network.loss is not None \
+    if X_test is not None and y_test is not None and len(X_test) and network.loss is not None \
             and network.loss.task == "multiclass":
         predicted = network.predict(X_test)
         matrix = confusion_matrix(y_test, predicted, n_classes=network.n_outputs)
