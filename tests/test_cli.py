@@ -85,11 +85,35 @@ def test_train_on_mnist_from_a_data_folder(shared_data, tmp_path, capsys):
 
 
 def test_resume_continues_a_saved_run(digits_run, tmp_path, capsys):
-    assert main(["train", "--resume", str(digits_run / "model.npz"), "--epochs", "2",
+    """The epochs keep counting, the history goes on, the run's settings carry over."""
+    before = json.loads((digits_run / "config.json").read_text())
+    done = before["epochs_run"]
+    assert main(["train", "--resume", str(digits_run), "--epochs", str(done + 2),
                  "--verbose", "0", "--no-plots", "--out", str(tmp_path / "more")]) == 0
+    out = capsys.readouterr().out
+    assert f"trained 2 epochs (epochs {done + 1}-{done + 2})" in out
     config = json.loads((tmp_path / "more" / "config.json").read_text())
-    assert config["resumed_from"].endswith("model.npz") and config["epochs_run"] == 2
-    assert last_value(capsys.readouterr().out, "test accuracy") >= 0.95
+    assert config["resumed_from"] == str(digits_run)
+    assert (config["epochs_run"], config["epochs_this_run"]) == (done + 2, 2)
+    for name in ("data", "batch_size", "validation_split", "seed", "layers", "activation"):
+        assert config[name] == before[name], name
+    history = json.loads((tmp_path / "more" / "history.json").read_text())
+    old = json.loads((digits_run / "history.json").read_text())
+    assert history["epochs"] == list(range(done + 2))
+    assert history["history"]["loss"][:done] == old["history"]["loss"]
+    assert last_value(out, "test accuracy") >= 0.95
+
+
+def test_resume_refuses_what_contradicts_the_model(digits_run, capsys):
+    done = json.loads((digits_run / "config.json").read_text())["epochs_run"]
+    for options, message in ((["--layers", "64"], "--layers [64] contradicts the model"),
+                             (["--activation", "tanh"], "--activation tanh contradicts"),
+                             (["--dtype", "float64"], "--dtype float64 contradicts"),
+                             (["--optimizer", "sgd"], "--optimizer sgd contradicts"),
+                             (["--epochs", str(done)], f"has trained {done} epochs; with "
+                                                       "--resume, --epochs is the total")):
+        assert main(["train", "--resume", str(digits_run), "--verbose", "0", *options]) == 2
+        assert message in capsys.readouterr().err
 
 
 def test_resume_on_the_wrong_data_set_is_a_usage_error(digits_run, capsys):

@@ -316,3 +316,17 @@ def test_bad_data_and_vanished_data_are_one_line_errors(tmp_path, shapes_csv, ca
     capsys.readouterr()
     assert main(["evaluate", str(tmp_path / "r3")]) == 2
     assert "which is not there any more. Pass --data FILE" in capsys.readouterr().err
+
+
+def test_resume_reads_the_runs_own_file_with_its_options(shapes_csv, tmp_path, capsys):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["train", "--data", str(shapes_csv), "--target", "shape", "--scale", "minmax",
+                 "--test-split", "0.25", "--epochs", "3", "--verbose", "0", "--no-plots",
+                 "--out", str(first)]) == 0
+    assert main(["train", "--resume", str(first), "--epochs", "5", "--verbose", "0",
+                 "--no-plots", "--out", str(second)]) == 0
+    assert "trained 2 epochs (epochs 4-5)" in capsys.readouterr().out
+    config = json.loads((second / "config.json").read_text())
+    assert (config["data"], config["target"], config["scale"], config["test_split"]) == (
+        str(shapes_csv.resolve()), "shape", "minmax", 0.25)
+    assert load(second / "model.npz").metadata["class_names"] == CLASSES.tolist()

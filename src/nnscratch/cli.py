@@ -161,33 +161,41 @@ def build_parser() -> argparse.ArgumentParser:
         commands, run_train, "train", help="train a network and save the run",
         description="Train an MLP on a data set, report its test accuracy and save the run. "
                     "With no arguments: the built-in 8x8 digits, in a few seconds.")
-    add_data_arguments(train, default="digits")
+    # The options a resumed run takes from the run it continues are left out of the namespace
+    # when not given (SUPPRESS), so settle_train_options can tell given from default.
+    add_data_arguments(train, default=argparse.SUPPRESS)
     add_own_data_arguments(train)
-    add_architecture_arguments(train)
-    train.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
+    add_architecture_arguments(train, defaults=False)
+    train.add_argument("--optimizer", type=str.lower, choices=sorted(OPTIMIZERS),
+                       default=argparse.SUPPRESS, help="(default: adam)")
     train.add_argument("--lr", type=positive_float, default=None,
                        help="learning rate (default: 0.001 for adam/adamw/rmsprop, else 0.01)")
-    train.add_argument("--batch-size", type=batch_size, default=32,
-                       help="samples per step: 1 for per-sample SGD, 'full' for the full batch")
+    train.add_argument("--batch-size", type=batch_size, default=argparse.SUPPRESS,
+                       help="samples per step: 1 for per-sample SGD, 'full' for the full batch "
+                            "(default: 32)")
     train.add_argument("--epochs", type=positive_int, default=None,
                        help="passes over the data (default: 80 digits, 200 xor, 10 MNIST, "
-                            "100 your own data)")
-    train.add_argument("--validation-split", type=fraction, default=0.1,
+                            "100 your own data); with --resume, the total to reach")
+    train.add_argument("--validation-split", type=fraction, default=argparse.SUPPRESS,
                        help="fraction of the training data held out to watch each epoch; the "
-                            "weights of the best validation epoch are kept (0: none)")
+                            "weights of the best validation epoch are kept (0: none; "
+                            "default: 0.1)")
     train.add_argument("--early-stopping", type=non_negative_int, default=0, metavar="PATIENCE",
                        help="stop after this many epochs without improvement (0: never)")
-    train.add_argument("--seed", type=non_negative_int, default=0,
-                       help="seeds the weights, the data split, dropout and shuffling")
-    train.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    train.add_argument("--seed", type=non_negative_int, default=argparse.SUPPRESS,
+                       help="seeds the weights, the data split, dropout and shuffling "
+                            "(default: 0)")
+    train.add_argument("--dtype", choices=("float32", "float64"), default=argparse.SUPPRESS,
+                       help="(default: float32)")
     train.add_argument("--out", type=Path, default=None,
                        help="the run folder (default: runs/<data>-<date>-<time>); it must not "
                             "hold files yet, unless --overwrite")
     train.add_argument("--overwrite", action="store_true",
                        help="replace the folder given by --out once this run is complete")
-    train.add_argument("--resume", type=Path, default=None, metavar="MODEL",
-                       help="continue training a saved model with its optimizer and its "
-                            "state (--optimizer and --lr apply only to a model saved without one)")
+    train.add_argument("--resume", type=Path, default=None, metavar="RUN_OR_MODEL",
+                       help="continue a run (its folder or model.npz): its data, batch size, "
+                            "split, seed and optimizer state; the epochs keep counting and the "
+                            "history goes on. Options that contradict the model are refused")
     train.add_argument("--no-plots", action="store_true", help="save the run without plots")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                        help="0 silent, 1 progress bar (one line per epoch when not a "
@@ -293,9 +301,9 @@ def subcommand(commands: argparse._SubParsersAction, run: Callable[[argparse.Nam
 def add_data_arguments(parser: argparse.ArgumentParser, default: str | None) -> None:
     parser.add_argument("--data", type=data_source, default=default, metavar="DATA",
                         help=f"a built-in data set ({', '.join(DATA_SETS)}) or your own "
-                             ".csv, .npz or .npy file" + (
-                                 "" if default else " (default: the one the model was "
-                                                    "trained on)"))
+                             ".csv, .npz or .npy file (default: " + (
+                                 "the one the model was trained on)" if default is None
+                                 else "digits; with --resume, the run's)"))
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="where MNIST files are (default: $NNSCRATCH_DATA or the user "
                              "cache, downloading them if absent)")
@@ -303,19 +311,23 @@ def add_data_arguments(parser: argparse.ArgumentParser, default: str | None) -> 
 
 def add_own_data_arguments(parser: argparse.ArgumentParser) -> None:
     own = parser.add_argument_group("your own data (--data FILE)")
-    own.add_argument("--target", default=None, metavar="COLUMN",
+    own.add_argument("--target", default=argparse.SUPPRESS, metavar="COLUMN",
                      help="the target column: its name or index (default: the last); for a "
                           ".npy of features, the .npy of labels")
-    own.add_argument("--task", type=str.lower, choices=tabular.TASKS, default=None,
+    own.add_argument("--task", type=str.lower, choices=tabular.TASKS,
+                     default=argparse.SUPPRESS,
                      help="default: classification for labels (text, or few whole numbers), "
                           "else regression")
-    own.add_argument("--scale", type=str.lower, choices=tabular.SCALINGS, default="standard",
+    own.add_argument("--scale", type=str.lower, choices=tabular.SCALINGS,
+                     default=argparse.SUPPRESS,
                      help="feature scaling, learned on the training rows and saved with the "
-                          "model")
-    own.add_argument("--test-split", type=fraction, default=0.2,
-                     help="fraction of the rows held out as the test set")
-    own.add_argument("--x-key", default="X", help="the features' name in a .npz")
-    own.add_argument("--y-key", default="y", help="the target's name in a .npz")
+                          "model (default: standard)")
+    own.add_argument("--test-split", type=fraction, default=argparse.SUPPRESS,
+                     help="fraction of the rows held out as the test set (default: 0.2)")
+    own.add_argument("--x-key", default=argparse.SUPPRESS,
+                     help="the features' name in a .npz (default: X)")
+    own.add_argument("--y-key", default=argparse.SUPPRESS,
+                     help="the target's name in a .npz (default: y)")
 
 
 def add_model_or_architecture_arguments(parser: argparse.ArgumentParser, inputs: int,
@@ -327,19 +339,110 @@ def add_model_or_architecture_arguments(parser: argparse.ArgumentParser, inputs:
     parser.add_argument("--outputs", type=positive_int, default=outputs, help="output units")
 
 
-def add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--layers", type=positive_int, nargs="+", default=[256, 128],
-                        metavar="UNITS", help="hidden layer sizes")
-    parser.add_argument("--activation", choices=ACTIVATION_CHOICES, default="relu")
-    parser.add_argument("--dropout", type=fraction, default=0.2,
-                        help="dropout rate after each hidden activation")
+def add_architecture_arguments(parser: argparse.ArgumentParser, defaults: bool = True) -> None:
+    """--layers, --activation, --dropout; without ``defaults``, absent unless given (the
+    defaults then come from settle_train_options)."""
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+    parser.add_argument("--layers", type=positive_int, nargs="+", default=default([256, 128]),
+                        metavar="UNITS", help="hidden layer sizes" + (
+                            "" if defaults else " (default: 256 128)"))
+    parser.add_argument("--activation", type=str.lower, choices=ACTIVATION_CHOICES,
+                        default=default("relu"),
+                        help=None if defaults else "(default: relu)")
+    parser.add_argument("--dropout", type=fraction, default=default(0.2),
+                        help="dropout rate after each hidden activation" + (
+                            "" if defaults else " (default: 0.2)"))
 
 
 # ----------------------------------------------------------------------------------------------
 # The commands
 
 
+TRAIN_DEFAULTS: dict[str, object] = {
+    "data": "digits", "layers": [256, 128], "activation": "relu", "dropout": 0.2,
+    "optimizer": "adam", "batch_size": 32, "dtype": "float32", "validation_split": 0.1,
+    "seed": 0, "target": None, "task": None, "scale": "standard", "test_split": 0.2,
+    "x_key": "X", "y_key": "y"}
+# What a resumed run takes from the run it continues, unless the option is given
+FROM_THE_RUN = ("data", "batch_size", "validation_split", "seed", "target", "task", "scale",
+                "test_split", "x_key", "y_key")
+
+
+def settle_train_options(arguments: argparse.Namespace) -> None:
+    """Fill in the options not given: from the run being resumed, else the defaults; refuse
+    options that contradict the resumed model. Sets ``arguments.resumed`` (the loaded model
+    or None) and ``arguments.initial_epoch``."""
+    given = {name for name in TRAIN_DEFAULTS if hasattr(arguments, name)}
+    arguments.resumed, arguments.initial_epoch, arguments.previous = None, 0, History()
+    if arguments.resume is not None:
+        net = load_model(arguments.resume)
+        saved_run = net.metadata.get("run")
+        run: dict[str, Any] = saved_run if isinstance(saved_run, dict) else {}
+        _refuse_contradictions(arguments, net, given)
+        for name in FROM_THE_RUN:
+            if name not in given and name in run:
+                setattr(arguments, name, run[name])
+        arguments.resumed, arguments.previous = net, _saved_history(net)
+        arguments.initial_epoch = len(arguments.previous.epoch)
+        planned = run.get("epochs") if isinstance(run.get("epochs"), int) else None
+        if arguments.epochs is None:
+            arguments.epochs = arguments.initial_epoch + (planned or 10)
+        elif arguments.epochs <= arguments.initial_epoch:
+            raise UsageError(f"{arguments.resume} has trained {arguments.initial_epoch} epochs; "
+                             "with --resume, --epochs is the total to reach: give more than "
+                             f"{arguments.initial_epoch} (e.g. --epochs "
+                             f"{arguments.initial_epoch * 2}).")
+    for name, value in TRAIN_DEFAULTS.items():
+        if not hasattr(arguments, name):
+            setattr(arguments, name, value)
+
+
+def _refuse_contradictions(arguments: argparse.Namespace, net: Sequential,
+                           given: set[str]) -> None:
+    saved = {**architecture_of(net), "dtype": net.dtype.name}
+    for name in ("layers", "activation", "dropout", "dtype"):
+        if name in given and getattr(arguments, name) != saved[name]:
+            raise UsageError(f"--{name} {getattr(arguments, name)} contradicts the model in "
+                             f"{arguments.resume}, whose {name} is {saved[name]}. Leave it out "
+                             "to continue the model as it is, or train a new one.")
+    if "optimizer" in given and net.optimizer is not None:
+        wanted = get_optimizer(arguments.optimizer)
+        if type(wanted) is not type(net.optimizer) or \
+                getattr(wanted, "momentum", 0) != getattr(net.optimizer, "momentum", 0):
+            raise UsageError(f"--optimizer {arguments.optimizer} contradicts the model in "
+                             f"{arguments.resume}, trained with {net.optimizer!r} (its state "
+                             "continues). Leave --optimizer out.")
+
+
+def _saved_history(net: Sequential) -> History:
+    """The history saved with a run's model, to continue; empty if it has none (or a
+    malformed one: a model file is untrusted)."""
+    history = History()
+    record, epochs = net.metadata.get("history"), net.metadata.get("epochs")
+    if isinstance(record, dict) and isinstance(epochs, list) and all(
+            isinstance(epoch, int) for epoch in epochs) and all(
+            isinstance(values, list) and len(values) == len(epochs)
+            and all(isinstance(value, (int, float)) for value in values)
+            for values in record.values()):
+        history.history = {str(name): [float(v) for v in values]
+                           for name, values in record.items()}
+        history.epoch = list(epochs)
+    return history
+
+
+def _continued(previous: History, new: History) -> History:
+    """The run's whole history: the resumed run's epochs, then this run's."""
+    merged = History()
+    merged.epoch = previous.epoch + new.epoch
+    for name in dict.fromkeys([*previous.history, *new.history]):  # in order, once each
+        merged.history[name] = previous.history.get(name, []) + new.history.get(name, [])
+    merged.stop_reason, merged.stop_signal = new.stop_reason, new.stop_signal
+    return merged
+
+
 def run_train(arguments: argparse.Namespace) -> int:
+    settle_train_options(arguments)
     folder = run_folder(arguments.out, data_label(arguments.data), arguments.overwrite)
     try:
         return _train_and_save(arguments, folder)
@@ -366,7 +469,9 @@ def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
         log(f"{net.summary()}\ndata: {arguments.data} ({data.task}), {len(data.X_train)} "
             f"training samples ({validation_split:.0%} held out for validation), "
             f"{len(data.X_test)} test samples\noptimizer: {optimizer!r}, batch size "
-            f"{arguments.batch_size or 'full'}, {epochs} epochs")
+            f"{arguments.batch_size or 'full'}, {epochs} epochs"
+            + (f" (continuing after epoch {arguments.initial_epoch})"
+               if arguments.initial_epoch else ""))
     start = time.perf_counter()
     # fit handles signals while it runs (stop after the batch); around it, from here on, a
     # signal waits for the run to be saved
@@ -376,10 +481,12 @@ def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
                               loss="cross_entropy" if classifier else "mse", optimizer=optimizer,
                               epochs=epochs, batch_size=arguments.batch_size,
                               validation_split=validation_split, seed=arguments.seed,
-                              callbacks=callbacks)
+                              callbacks=callbacks, initial_epoch=arguments.initial_epoch)
         except KeyboardInterrupt:  # a second signal: stop at once, keep the best epoch so far
             history = _abandoned_history(net, best)
         seconds = time.perf_counter() - start
+        this_run = len(history.epoch)
+        history = _continued(arguments.previous, history)
         net.metadata.update(data.metadata)
         scores = test_scores(net, data.X_test, data.y_test, data.task)
         held_out = "test" if arguments.data != "xor" else "xor"
@@ -388,7 +495,8 @@ def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
                   "epochs": epochs, "validation_split": validation_split, "seed": arguments.seed,
                   "dtype": net.dtype.name, "resumed_from": str(arguments.resume or ""),
                   "nnscratch_version": __version__, "seconds": round(seconds, 3),
-                  "epochs_run": len(history.epoch), "best_epoch": _one_based(best.best_epoch),
+                  "epochs_run": len(history.epoch), "epochs_this_run": this_run,
+                  "best_epoch": _one_based(best.best_epoch),
                   f"{held_out}_scores": scores}
         problems: list[str] = []
         out, written = save_run_folder(folder, net, history, config, data, recorder.norms,
@@ -400,7 +508,10 @@ def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
     best_note = (f" (weights of epoch {best.best_epoch + 1}, the best by {monitor})"
                  if best.best_epoch is not None else "")
     n_epochs = len(history.epoch)
-    print(f"trained {n_epochs} epoch{'s' * (n_epochs != 1)} in {seconds:.2f}s{best_note}")
+    after = f" (epochs {arguments.initial_epoch + 1}-{n_epochs})" if arguments.initial_epoch \
+        else ""
+    print(f"trained {this_run} epoch{'s' * (this_run != 1)}{after} in {seconds:.2f}s"
+          f"{best_note}")
     print(f"saved the run in {out}: {', '.join(path.name for path in written)}")
     where = "XOR (the four points; no held-out set)" if held_out == "xor" else "test"
     for name, value in scores.items():
@@ -410,8 +521,7 @@ def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
     signal_number = history.stop_signal or deferred.signal_number
     if history.stop_reason == "interrupted" or signal_number:
         log(f"interrupted after {n_epochs} epoch(s); the best weights so far are saved. "
-            f"Resume with:\n  nnscratch train --data {arguments.data} --resume "
-            f"{out / 'model.npz'} --epochs N")
+            f"Resume with:\n  nnscratch train --resume {out} --epochs N")
         return 128 + (signal_number or signal.SIGINT)
     return 0
 
@@ -439,17 +549,22 @@ def test_scores(net: Sequential, X: np.ndarray, y: np.ndarray, task: str) -> dic
 def _network_to_train(arguments: argparse.Namespace, n_inputs: int, n_classes: int
                       ) -> tuple[Sequential, Optimizer]:
     """The network and optimizer: resumed from a saved model, or new from the options."""
-    if arguments.resume is None:
+    if arguments.resumed is None:
         new = MLP([n_inputs, *arguments.layers, n_classes], activation=arguments.activation,
                   dropout=arguments.dropout, seed=arguments.seed, dtype=arguments.dtype)
         return new, get_optimizer(arguments.optimizer, arguments.lr)
-    net = load_model(arguments.resume)
+    net = arguments.resumed
     if (net.n_inputs, net.n_outputs) != (n_inputs, n_classes):
         raise UsageError(f"the model in {arguments.resume} maps {net.n_inputs} inputs to "
                          f"{net.n_outputs} outputs, but {arguments.data} has {n_inputs} "
                          f"features and needs {n_classes} outputs. Pass the --data it was "
                          "trained on.")
-    return net, net.optimizer or get_optimizer(arguments.optimizer, arguments.lr)
+    if net.optimizer is None:
+        return net, get_optimizer(arguments.optimizer, arguments.lr)
+    if arguments.lr is not None and arguments.lr != net.optimizer.lr:
+        log(f"learning rate: {arguments.lr:g} (the saved optimizer had {net.optimizer.lr:g})")
+        net.optimizer.lr = arguments.lr
+    return net, net.optimizer
 
 
 def _abandoned_history(net: Sequential, best: EarlyStopping) -> History:
