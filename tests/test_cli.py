@@ -414,3 +414,44 @@ def test_promise_an_image_too_large_to_read_is_refused_unread(digits_run, tmp_pa
     assert main(["predict", str(digits_run), str(path)]) == 1
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+# ---- runs ------------------------------------------------------------------------------------
+
+def test_runs_lists_and_compares_the_saved_runs(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    for name, options in (("small", ["--layers", "8"]), ("wide", ["--layers", "64"])):
+        assert main(["train", "--epochs", "3", "--verbose", "0", "--no-plots", "--out",
+                     str(runs / name), *options]) == 0
+    (runs / "notes").mkdir()  # a folder that is not a run is passed over
+    (runs / "broken").mkdir()
+    (runs / "broken" / "config.json").write_text("{not json")
+    capsys.readouterr()
+    assert main(["runs", "--dir", str(runs)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["name", "data", "epochs", "best", "val", "acc", "test", "date"]
+    listed = {line.split()[0]: line.split() for line in lines[1:]}
+    assert set(listed) == {"small", "wide"}
+    small = json.loads((runs / "small" / "config.json").read_text())
+    assert listed["small"][1:3] == ["digits", "3"]
+    assert float(listed["small"][4]) == round(small["test_scores"]["accuracy"], 4)
+    history = json.loads((runs / "small" / "history.json").read_text())["history"]
+    assert float(listed["small"][3]) == round(max(history["val_accuracy"]), 4)
+    assert main(["runs", "compare", "small", "wide", "--dir", str(runs)]) == 0
+    compared = {line[2:].split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert compared["layers"].startswith("*") and "[8]" in compared["layers"]
+    assert compared["data"].startswith(" ") and compared["test_scores.accuracy"].startswith("*")
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["runs", "compare", "one"], "expected `runs` or `runs compare A B`"),
+    (["runs", "sideways", "a", "b"], "expected `runs` or `runs compare A B`"),
+])
+def test_runs_usage_errors(arguments, message, capsys):
+    assert main(arguments) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_runs_without_a_runs_folder_says_what_to_do(tmp_path, capsys):
+    assert main(["runs", "--dir", str(tmp_path / "none")]) == 1
+    assert "No runs folder at" in capsys.readouterr().err

@@ -9,6 +9,7 @@
     nnscratch download    fetch MNIST or Fashion-MNIST into the cache, checksummed
     nnscratch recipe      run one of the articles' experiments, its numbers beside ours
     nnscratch explain     the forward and backward equations of a network, with shapes
+    nnscratch runs        list the saved runs; ``runs compare A B`` puts two side by side
 
 Results go to stdout, progress and errors to stderr. Exit codes: 0 success, 1 failure (a
 missing or damaged file, a diverging run), 2 a usage error, 130 a second Ctrl-C. Every error
@@ -43,7 +44,7 @@ from .gradcheck import gradient_errors
 from .layers import Dense, Dropout
 from .network import MLP, Sequential, load
 from .optim import OPTIMIZERS, Optimizer, get_optimizer
-from .runs import RunFolder, can_plot, load_history, save_figure, save_run
+from .runs import RunFolder, can_plot, compare_runs, list_runs, load_history, save_figure, save_run
 from .serialization import ModelFileError
 from .training import TrainingDivergedError
 
@@ -265,6 +266,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the run folder (default: runs/recipe-<name>-<date>-<time>)")
     recipe.add_argument("--no-plots", action="store_true")
     recipe.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
+
+    runs = subcommand(
+        commands, run_runs, "runs", help="list the saved runs, or compare two",
+        description="With no arguments, list the runs in --dir: name, data, epochs, best "
+                    "validation accuracy, test accuracy (R2 for a regression) and date. "
+                    "`nnscratch runs compare A B` prints two runs' settings and scores side "
+                    "by side, marking those that differ.")
+    runs.add_argument("compare", nargs="*", metavar="compare A B",
+                      help="'compare' and two run folders")
+    runs.add_argument("--dir", type=Path, default=Path("runs"), help="where the runs are")
 
     explain = subcommand(
         commands, run_explain, "explain", help="the equations of a network, with shapes",
@@ -495,6 +506,7 @@ def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
                   "epochs": epochs, "validation_split": validation_split, "seed": arguments.seed,
                   "dtype": net.dtype.name, "resumed_from": str(arguments.resume or ""),
                   "nnscratch_version": __version__, "seconds": round(seconds, 3),
+                  "date": time.strftime("%Y-%m-%d %H:%M:%S"),
                   "epochs_run": len(history.epoch), "epochs_this_run": this_run,
                   "best_epoch": _one_based(best.best_epoch),
                   f"{held_out}_scores": scores}
@@ -809,7 +821,8 @@ def _run_recipe(arguments: argparse.Namespace, folder: RunFolder, callbacks: lis
               "setup": result.recipe.describe(), "article": result.recipe.article,
               "seed": arguments.seed, "seconds": round(result.seconds, 3),
               "measured": result.measured, "test_accuracy": result.test_accuracy,
-              "train_accuracy": result.train_accuracy, "nnscratch_version": __version__}
+              "train_accuracy": result.train_accuracy, "nnscratch_version": __version__,
+              "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     result.network.metadata["class_names"] = result.class_names
     problems: list[str] = []
     with _DeferSignals():
@@ -824,6 +837,49 @@ def _run_recipe(arguments: argparse.Namespace, folder: RunFolder, callbacks: lis
     print(result.report())
     print(f"saved the run in {out}: {', '.join(path.name for path in written)}")
     return 0
+
+
+def run_runs(arguments: argparse.Namespace) -> int:
+    words = arguments.compare
+    if words:
+        if words[0] != "compare" or len(words) != 3:
+            raise UsageError(f"expected `runs` or `runs compare A B`; got `runs "
+                             f"{' '.join(words)}`.")
+        first, second = (Path(word) if Path(word).is_dir() else arguments.dir / word
+                         for word in words[1:])
+        rows = compare_runs(first, second)
+        width = max(len(name) for name, _, _ in rows)
+        column = max(12, *(len(_shown(value)) for _, value, _ in rows))
+        print(f"  {'':{width}}  {first.name:<{column}}  {second.name}")
+        for name, one, other in rows:
+            mark = "*" if one != other else " "
+            print(f"{mark} {name:{width}}  {_shown(one):<{column}}  {_shown(other)}")
+        return 0
+    summaries = list_runs(arguments.dir)
+    if not summaries:
+        print(f"no runs in {arguments.dir}")
+        return 0
+    name_width = max(4, *(len(summary["name"]) for summary in summaries))
+    print(f"{'name':<{name_width}}  {'data':<14} {'epochs':>6} {'best val acc':>12} "
+          f"{'test':>8}  date")
+    for summary in summaries:
+        best = summary["best_val_accuracy"]
+        test = summary["test"]
+        test_text = "-" if test is None else f"{test:.4f}" + (
+            " r2" if summary["test_measure"] == "r2" else "")
+        print(f"{summary['name']:<{name_width}}  {summary['data'][:14]:<14} "
+              f"{_shown(summary['epochs']):>6} {'-' if best is None else f'{best:.4f}':>12} "
+              f"{test_text:>8}  {summary['date']}")
+    return 0
+
+
+def _shown(value: object) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def run_explain(arguments: argparse.Namespace) -> int:

@@ -202,6 +202,96 @@ def load_history(path: str | os.PathLike) -> dict[str, list[float]]:
     return history
 
 
+# ----------------------------------------------------------------------------------------------
+# Reading runs back: the list, and two runs side by side
+
+MAX_CONFIG_BYTES = 1 << 20  # a config.json is a few kB; anything above 1 MiB is not ours
+
+
+def read_config(folder: str | os.PathLike) -> dict[str, Any]:
+    """A run's config.json, as a dict (ValueError if it is missing or not a run's)."""
+    path = Path(folder) / "config.json"
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ValueError("too large")
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{Path(folder)} is not a run folder: {path.name} cannot be read "
+                         f"({error}).") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path} is not a run's config (not a JSON object).")
+    return config
+
+
+def run_summary(folder: str | os.PathLike) -> dict[str, Any]:
+    """One line of ``nnscratch runs``: name, data, epochs, best validation accuracy, test
+    accuracy (or R^2 for a regression), date."""
+    folder = Path(folder)
+    config = read_config(folder)
+    scores = next((value for key, value in config.items()
+                   if key.endswith("_scores") and isinstance(value, dict)), {})
+    try:
+        watched = load_history(folder).get("val_accuracy") or []
+    except (FileNotFoundError, ValueError):
+        watched = []
+    date = config.get("date")
+    if not isinstance(date, str):
+        date = _local_time((folder / "config.json").stat().st_mtime)
+    test = scores.get("accuracy", scores.get("r2", config.get("test_accuracy")))
+    return {"name": folder.name, "data": _short_data(config.get("data")),
+            "epochs": config.get("epochs_run"), "best_val_accuracy": max(watched, default=None),
+            "test": test if isinstance(test, (int, float)) else None,
+            "test_measure": "r2" if "r2" in scores else "accuracy", "date": date}
+
+
+def list_runs(parent: str | os.PathLike = "runs") -> list[dict[str, Any]]:
+    """The run folders directly in ``parent`` (those with a readable config.json), oldest
+    first."""
+    parent = Path(parent)
+    if not parent.is_dir():
+        raise FileNotFoundError(f"No runs folder at {parent}: train a model first "
+                                "(nnscratch train), or pass --dir.")
+    summaries = []
+    for folder in sorted(parent.iterdir()):
+        if folder.is_dir() and not folder.name.startswith(".") and \
+                (folder / "config.json").is_file():
+            try:
+                summaries.append(run_summary(folder))
+            except (OSError, ValueError):
+                continue  # not a run after all; listing never fails over one folder
+    return sorted(summaries, key=lambda summary: summary["date"])
+
+
+def compare_runs(first: str | os.PathLike, second: str | os.PathLike
+                 ) -> list[tuple[str, Any, Any]]:
+    """Every setting and score of two runs, as (name, first's, second's); scores flattened
+    (``test_scores.accuracy``); a name absent from one run has None there."""
+    flat = [_flatten(read_config(folder)) for folder in (first, second)]
+    names = list(dict.fromkeys([*flat[0], *flat[1]]))
+    return [(name, flat[0].get(name), flat[1].get(name)) for name in names]
+
+
+def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _short_data(data: Any) -> str:
+    text = str(data) if data is not None else "-"
+    return Path(text).name if os.sep in text else text
+
+
+def _local_time(timestamp: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+
+
 def _history_csv(history: History) -> str:
     names = list(history.history)
     lines = [",".join(["epoch", *names])]
