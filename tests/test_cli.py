@@ -20,7 +20,7 @@ from nnscratch.datasets import load_digits
 os.environ.setdefault("MPLBACKEND", "Agg")
 PLOT_FILES = {"history.png", "confusion_matrix.png", "predictions.png", "first_layer_weights.png",
               "gradient_norms.png"}
-RUN_FILES = {"model.npz", "history.json", "history.csv", "config.json",
+RUN_FILES = {"model.npz", "history.json", "history.csv", "config.json", "report.html",
              *(PLOT_FILES if HAS_MATPLOTLIB else ())}  # without matplotlib, a run has no plots
 
 

@@ -55,7 +55,7 @@ def folder_digest(folder: Path) -> str:
 def check_run(folder: Path) -> str | None:
     """None if ``folder`` holds a complete, consistent run; else what is wrong."""
     names = {path.name for path in folder.iterdir()}
-    missing = {"model.npz", "history.json", "history.csv", "config.json"} - names
+    missing = {"model.npz", "history.json", "history.csv", "config.json", "report.html"} - names
     if missing:
         return f"missing {sorted(missing)}"
     try:

@@ -4,6 +4,7 @@
     <folder>/history.json             per-epoch metrics, and why training stopped
     <folder>/history.csv              the same metrics as a table
     <folder>/config.json              the settings of the run and its test scores
+    <folder>/report.html              all of it on one page that opens offline (report.py)
     <folder>/history.png              training curves
     <folder>/confusion_matrix.png     on the test set
     <folder>/predictions.png          test images with their predicted labels, mistakes first
@@ -36,6 +37,7 @@ from ._files import WriteError, atomic_write, atomic_write_text, process_is_runn
 from .callbacks import History
 from .metrics import confusion_matrix
 from .network import Sequential
+from .report import flatten, render_report
 
 
 class RunFolderError(OSError):
@@ -174,12 +176,28 @@ def save_run(folder: str | os.PathLike, network: Sequential, history: History,
     written.append(_write_text(folder / "history.json", json.dumps(record, indent=2)))
     written.append(_write_text(folder / "history.csv", _history_csv(history)))
     written.append(_write_text(folder / "config.json", json.dumps(config, indent=2)))
+    if images is None:
+        images = math.isqrt(network.n_inputs) ** 2 == network.n_inputs
+    written.append(_write_text(folder / "report.html", _report(
+        folder, network, history, config, X_test, y_test, class_names, gradient_norms, images)))
     if plots and can_plot():
-        if images is None:
-            images = math.isqrt(network.n_inputs) ** 2 == network.n_inputs
         written += _save_plots(folder, network, history, X_test, y_test, class_names,
                                gradient_norms, problems if problems is not None else [], images)
     return written
+
+
+def _report(folder: Path, network: Sequential, history: History, config: dict[str, Any],
+            X_test: np.ndarray | None, y_test: np.ndarray | None,
+            class_names: list[str] | None, gradient_norms: dict[str, list[float]] | None,
+            images: bool) -> str:
+    classifier = network.loss is not None and network.loss.task == "multiclass"
+    probabilities = network.predict_proba(X_test) if classifier and X_test is not None \
+        and y_test is not None and len(X_test) else None
+    return render_report(config, history.history, probabilities, X_test, y_test, class_names,
+                         gradient_norms, images,
+                         title=f"nnscratch {config.get('command', 'run')}: "
+                               f"{config.get('recipe') or config.get('data', '')} "
+                               f"{config.get('date', '')}".strip())
 
 
 def load_history(path: str | os.PathLike) -> dict[str, list[float]]:
@@ -266,19 +284,9 @@ def compare_runs(first: str | os.PathLike, second: str | os.PathLike
                  ) -> list[tuple[str, Any, Any]]:
     """Every setting and score of two runs, as (name, first's, second's); scores flattened
     (``test_scores.accuracy``); a name absent from one run has None there."""
-    flat = [_flatten(read_config(folder)) for folder in (first, second)]
+    flat = [flatten(read_config(folder)) for folder in (first, second)]
     names = list(dict.fromkeys([*flat[0], *flat[1]]))
     return [(name, flat[0].get(name), flat[1].get(name)) for name in names]
-
-
-def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def _short_data(data: Any) -> str:
