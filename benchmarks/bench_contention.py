@@ -48,7 +48,8 @@ class Competitors:
 def digits_default() -> float:
     X, y, _, _ = load_digits()
     net = ns.MLP([64, 256, 128, 10], dropout=0.2, seed=0)
-    return timed(lambda: net.fit(X, y, loss="cross_entropy", optimizer=ns.Adam(), epochs=80,
+    return timed(lambda: net.fit(X, y, loss="cross_entropy", optimizer=ns.Adam(),
+                                 verbose=0, epochs=80,
                                  batch_size=32, validation_split=0.1, seed=0))
 
 
@@ -56,7 +57,7 @@ def mnist_epoch(X, y) -> Callable[[], float]:
     def run() -> float:
         net = ns.MLP([784, 200, 200, 10], seed=0)
         return timed(lambda: net.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.01),
-                                     epochs=1, batch_size=64, seed=0))
+                                     verbose=0, epochs=1, batch_size=64, seed=0))
     return run
 
 

@@ -35,7 +35,7 @@ def run(data_dir: str | None, rounds: int) -> list[Goal]:
     def nnscratch_epoch() -> float:
         net = ns.MLP(SIZES, seed=0)
         return timed(lambda: net.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.01),
-                                     epochs=1, batch_size=64, seed=0))
+                                     verbose=0, epochs=1, batch_size=64, seed=0))
 
     contenders = {"nnscratch": nnscratch_epoch}
     if torch is not None:

@@ -30,7 +30,8 @@ def epoch(X, y, optimizer: Callable[[], ns.optim.Optimizer], batch_size: int = 6
     if input_grad:  # the plain form: every layer computes dL/dx, the first one included
         backward = net.backward
         net.backward = lambda grad, input_grad=True: backward(grad, True)  # type: ignore
-    return timed(lambda: net.fit(X, y, loss="cross_entropy", optimizer=optimizer(), epochs=1,
+    return timed(lambda: net.fit(X, y, loss="cross_entropy", optimizer=optimizer(),
+                                 verbose=0, epochs=1,
                                  batch_size=batch_size, seed=0))
 
 

@@ -20,7 +20,7 @@ def run(rounds: int) -> list[Goal]:
     def nnscratch_run() -> float:
         net = ns.MLP([64, 100, 10], seed=0)
         return timed(lambda: net.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.1),
-                                     epochs=EPOCHS, batch_size=None))
+                                     verbose=0, epochs=EPOCHS, batch_size=None))
 
     contenders = {"nnscratch": nnscratch_run}
     if torch is not None:

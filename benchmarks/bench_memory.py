@@ -34,7 +34,8 @@ net = ns.MLP([784, 200, 200, 10], seed=0)
 Path("/proc/self/clear_refs").write_text("5")   # reset the peak-RSS mark to the current RSS
 rss_before = resident("VmRSS:")
 tracemalloc.start()
-net.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.01), epochs=1, batch_size=64, seed=0)
+net.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.01), verbose=0, epochs=1,
+        batch_size=64, seed=0)
 _, traced_peak = tracemalloc.get_traced_memory()
 print(json.dumps({"inputs": X.nbytes + y.nbytes, "traced_peak": traced_peak,
                   "rss_peak_increase": resident("VmHWM:") - rss_before}))

@@ -62,7 +62,7 @@ def run(data_dir: str | None, rounds: int, rows: int = 3000) -> list[Goal]:
     def nnscratch_epoch() -> float:
         net = ns.MLP(SIZES, seed=0)
         return timed(lambda: net.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.01),
-                                     epochs=1, batch_size=1, seed=0))
+                                     verbose=0, epochs=1, batch_size=1, seed=0))
 
     contenders = {
         "nnscratch (batch 1)": nnscratch_epoch,

@@ -455,3 +455,92 @@ def test_runs_usage_errors(arguments, message, capsys):
 def test_runs_without_a_runs_folder_says_what_to_do(tmp_path, capsys):
     assert main(["runs", "--dir", str(tmp_path / "none")]) == 1
     assert "No runs folder at" in capsys.readouterr().err
+
+
+# ---- habits of the ecosystem -------------------------------------------------------------------
+
+@pytest.mark.parametrize("arguments, expected", [
+    (["trian"], "nnscratch: error: argument COMMAND: invalid choice: 'trian'"),
+    (["train", "--verboze", "0"], "nnscratch train: error: unrecognized arguments: --verboze 0"),
+    (["train", "--optimizer", "adamm"], "nnscratch train: error: argument --optimizer"),
+    (["recipe", "digits-fulbatch"], "nnscratch recipe: error: argument NAME"),
+])
+def test_a_usage_error_is_one_line_with_a_suggestion_and_a_pointer_to_help(arguments, expected,
+                                                                          capsys):
+    assert main(arguments) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(expected)
+    assert "; did you mean '" in err and err.rstrip().endswith("--help)")
+    suggestion = err.split("did you mean '")[1].split("'")[0]
+    assert suggestion in {"train", "--verbose", "adam", "digits-fullbatch"}
+
+
+def test_choices_are_case_insensitive(tmp_path, capsys):
+    assert main(["train", "--data", "DIGITS", "--optimizer", "Adam", "--activation", "ReLU",
+                 "--epochs", "1", "--layers", "8", "--verbose", "0", "--no-plots", "--out",
+                 str(tmp_path / "run")]) == 0
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (config["data"], config["activation"]) == ("digits", "relu")
+    assert config["optimizer"].startswith("Adam(")
+
+
+def test_recipe_without_a_name_lists_the_recipes(capsys):
+    assert main(["recipe"]) == 0
+    captured = capsys.readouterr()
+    assert all(name in captured.out for name in ("xor", "digits-fullbatch", "mnist-best"))
+    assert "nnscratch recipe NAME" in captured.err
+
+
+@needs_matplotlib
+@pytest.mark.parametrize("suffix, magic", [(".svg", b"<?xml"), (".pdf", b"%PDF"),
+                                           (".png", b"\x89PNG")])
+def test_plot_writes_the_format_its_file_names(tmp_path, suffix, magic):
+    output = tmp_path / f"figure{suffix}"
+    assert main(["plot", "activations", "-o", str(output)]) == 0
+    assert output.read_bytes().startswith(magic)
+
+
+@needs_matplotlib
+def test_plot_refuses_a_format_it_cannot_write(tmp_path, capsys):
+    assert main(["plot", "activations", "-o", str(tmp_path / "figure.bmp")]) == 2
+    assert "a figure is written as .png, .svg or .pdf; got '.bmp'" in capsys.readouterr().err
+
+
+def test_early_stopping_says_that_it_stopped_and_why(tmp_path, capsys):
+    assert main(["train", "--early-stopping", "1", "--epochs", "200", "--verbose", "0",
+                 "--no-plots", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["epochs_run"] < 200
+    assert (f"stopped early after epoch {config['epochs_run']}: val_loss had not improved for "
+            f"1 epochs since epoch {config['best_epoch']}") in out
+
+
+def test_a_diverging_run_names_the_option_to_change(tmp_path, capsys):
+    assert main(["train", "--optimizer", "sgd", "--lr", "50", "--verbose", "0", "--out",
+                 str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert "Training diverged" in err and "(try --lr 5)" in err and "lr=" not in err
+
+
+@needs_pillow
+def test_predict_says_it_resized_and_warns_when_the_input_is_far_from_the_data(digits_run,
+                                                                               tmp_path, capsys):
+    from PIL import Image
+
+    from nnscratch.datasets import load_digits
+
+    X, _, _, _ = load_digits()
+    digit = tmp_path / "digit.png"
+    big = np.kron(X[0].reshape(8, 8), np.ones((4, 4)))  # a training digit, 32 x 32
+    Image.fromarray((big * 255).astype(np.uint8)).save(digit)
+    noise = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (28, 28), dtype=np.uint8)
+                    ).save(noise)
+    assert main(["predict", str(digits_run), str(digit), str(noise)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert f"{digit}: 32 x 32 pixels, resized to 8 x 8 (the model's input)" in err
+    near = next(line for line in err if line.startswith(f"{digit}: distance"))
+    far = next(line for line in err if f"{noise}: distance" in line)
+    assert not near.startswith("warning") and far.startswith("warning: ")
+    assert "unlike anything the model was trained on" in far

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import os
 import signal
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -231,11 +233,22 @@ def test_reduce_lr_on_plateau_cuts_the_rate_when_the_loss_stalls():
     np.testing.assert_allclose(history.history["lr"], [0.1, 0.1, 0.1, 0.05, 0.05, 0.025])
 
 
-def test_fit_is_silent_unless_asked_and_verbose_2_writes_one_line_per_epoch(capsys):
+def test_fit_shows_progress_by_default_as_keras_and_is_silent_with_verbose_0(capsys,
+                                                                            monkeypatch):
+    """verbose="auto" (the default): a script's fit shows its progress; on a stream that is
+    not a terminal (here, pytest's capture) that is one line per epoch, on stderr."""
     X, y = blobs(30)
     net = ns.MLP([2, 4, 3], seed=0)
     net.fit(X, y, loss="cross_entropy", epochs=2)
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.strip().splitlines()) == 2
+    assert captured.err.startswith("epoch 1/2")
+    net.fit(X, y, epochs=4, verbose=0)
     assert capsys.readouterr() == ("", "")
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    net.fit(X, y, epochs=5, verbose="auto")  # in Jupyter: the bar, redrawn with "\r"
+    assert "\r" in capsys.readouterr().err
+    monkeypatch.delitem(sys.modules, "ipykernel")
     net.fit(X, y, epochs=3, verbose=2)
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -299,7 +312,7 @@ X_GOOD, Y_GOOD = blobs(30)
     (dict(validation_data=X_GOOD), TypeError, r"validation_data must be a pair"),
     (dict(validation_data=(X_GOOD[:, :1], Y_GOOD)), ValueError, r"validation_data\[0\] must be an array with 2 features"),
     (dict(callbacks=[ns.EarlyStopping]), TypeError, r"callbacks\[0\] must be a Callback instance"),
-    (dict(verbose=3), ValueError, r"verbose must be 0 \(silent\), 1"),
+    (dict(verbose=3), ValueError, r"verbose must be 'auto', 0 \(silent\), 1"),
     (dict(class_weight="even"), ValueError, r"class_weight must be 'balanced' or a dict"),
     (dict(class_weight={7: 2.0}), ValueError, r"keys are class labels 0..2"),
     (dict(sample_weight=np.ones(3)), ValueError, r"sample_weight must be a 1-D array with one weight per sample \(30\)"),

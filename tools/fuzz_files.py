@@ -64,7 +64,8 @@ def seed_models(folder: Path) -> list[tuple[Path, int]]:
     optimizers = [ns.Adam(), ns.SGD(momentum=0.9), ns.RMSProp(), ns.AdamW()]
     seeds = []
     for index, (net, optimizer) in enumerate(zip(nets, optimizers, strict=True)):
-        net.fit(X, y, loss="cross_entropy", optimizer=optimizer, epochs=2, batch_size=16, seed=0)
+        net.fit(X, y, loss="cross_entropy", optimizer=optimizer, verbose=0, epochs=2,
+                batch_size=16, seed=0)
         net.metadata = {"note": "seed", "numbers": [1, 2.5, None, True], "nested": {"a": "b"}}
         param_bytes = net.n_params * net.dtype.itemsize
         for suffix in (".npz", ".safetensors"):

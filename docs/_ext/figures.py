@@ -38,7 +38,8 @@ def draw_prediction(path: Path) -> None:
     sure about (the lowest top probability): a bar chart with more than one bar."""
     X_train, y_train, X_test, y_test = datasets.load_digits(seed=0)
     network = ns.MLP([64, 32, 10], seed=0, loss="cross_entropy")
-    network.fit(X_train, y_train, optimizer=ns.Adam(lr=1e-2), epochs=20, batch_size=32, seed=0)
+    network.fit(X_train, y_train, optimizer=ns.Adam(lr=1e-2), verbose=0, epochs=20,
+                batch_size=32, seed=0)
     probabilities = network.predict_proba(X_test)
     least_sure = int(probabilities.max(axis=1).argmin())
     plots.plot_prediction(X_test[least_sure], probabilities[least_sure],

@@ -280,7 +280,8 @@ class ProgressLogger(Callback):
     """Report progress on a stream (stderr by default), as Keras's ``verbose`` does.
 
     verbose=1: a bar redrawn in place within each epoch, with the time left and the running
-    loss, on a terminal; on anything else (a file, a pipe, a CI log) it falls back to 2.
+    loss, on a terminal or in a Jupyter notebook; on anything else (a file, a pipe, a CI log)
+    it falls back to 2.
     verbose=2: one line per epoch with its metrics ("lr" only once a schedule has changed it).
     """
 
@@ -299,7 +300,8 @@ class ProgressLogger(Callback):
             is_terminal = bool(getattr(self.stream, "isatty", lambda: False)())
         except (OSError, ValueError):
             is_terminal = False
-        self.draw_bar = self.verbose == 1 and is_terminal
+        in_notebook = "ipykernel" in sys.modules  # its output area redraws a line on "\r"
+        self.draw_bar = self.verbose == 1 and (is_terminal or in_notebook)
         self.first_lr = None
 
     def on_epoch_begin(self, epoch, logs=None) -> None:

@@ -22,6 +22,7 @@ import argparse
 import difflib
 import math
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -30,7 +31,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import numpy as np
 
@@ -65,11 +66,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: sys.argv[1:]); return the exit code."""
     with _TolerantStreams():
         parser = build_parser()
+        words = list(sys.argv[1:] if argv is None else argv)
         try:
-            arguments = parser.parse_args(argv)
-        except SystemExit as exit:  # argparse exits on --help, --version and usage errors
+            arguments = parser.parse_args(words)
+        except _ParserError as error:
+            command = next((word for word in words if word in parser.commands), None)
+            prog = f"nnscratch {command}" if command else "nnscratch"
+            hint = _did_you_mean(str(error), parser.commands[command] if command else parser)
+            log(f"{prog}: error: {error}{hint} (see {prog} --help)")
+            return 2
+        except SystemExit as exit:  # argparse exits after --help and --version
             return int(exit.code or 0)
         return _run(arguments)
+
+
+class _ParserError(Exception):
+    """A usage error found by argparse, reported by main as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors raised (for main to report in one line) instead of the
+    usage text and an exit; ``commands`` maps each subcommand to its parser."""
+
+    commands: dict[str, argparse.ArgumentParser]
+
+    def error(self, message: str) -> NoReturn:
+        raise _ParserError(message)
+
+
+def _did_you_mean(message: str, parser: argparse.ArgumentParser) -> str:
+    """"; did you mean ...?" for a mistyped subcommand, choice or option."""
+    choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if choice:
+        options = re.findall(r"'([^']*)'", choice.group(2)) or choice.group(2).split(", ")
+        wrong = choice.group(1)
+    else:
+        unknown = re.search(r"unrecognized arguments: (\S+)", message)
+        if not unknown or not unknown.group(1).startswith("-"):
+            return ""
+        wrong = unknown.group(1).split("=")[0]
+        options = [option for action in parser._actions for option in action.option_strings]
+    close = difflib.get_close_matches(wrong.lower(), options, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _run(arguments: argparse.Namespace) -> int:
@@ -80,13 +118,20 @@ def _run(arguments: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         log(f"\n{prefix}: interrupted")
         return 128 + (signals.signal_number or signal.SIGINT)
-    except (FileNotFoundError, ModelFileError, DataError, TrainingDivergedError,
-            OSError) as error:
+    except TrainingDivergedError as error:
+        log(f"{prefix}: {_cli_advice(str(error))}")
+        return 1
+    except (FileNotFoundError, ModelFileError, DataError, OSError) as error:
         log(f"{prefix}: {error}")
         return 1
     except (UsageError, ValueError, TypeError) as error:
         log(f"{prefix}: error: {error}")
         return 2
+
+
+def _cli_advice(message: str) -> str:
+    """The library's advice in the command's own words: lr=0.01 is --lr 0.01."""
+    return re.sub(r"\blr=([0-9.e-]+)", r"--lr \1", message)
 
 
 class _TolerantStreams:
@@ -151,8 +196,8 @@ class _TolerantStream:
         return getattr(self.stream, name)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> _Parser:
+    parser = _Parser(
         prog="nnscratch",
         description="Neural networks from scratch in NumPy: train, inspect and check them.")
     parser.add_argument("--version", action="version", version=f"nnscratch {__version__}")
@@ -231,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--index", type=non_negative_int, default=0,
                       help="for 'sample': which test sample to show")
     plot.add_argument("--output", "-o", type=Path, default=None,
-                      help="the PNG to write (default: <figure>.png)")
+                      help="the file to write: .png, .svg or .pdf (default: <figure>.png)")
 
     summary = subcommand(commands, run_summary, "summary",
                          help="the layer table of a model or architecture")
@@ -297,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="one SGD step with the values of every array (use tiny layers)")
     explain.add_argument("--lr", type=positive_float, default=0.1, help="for --trace")
     explain.add_argument("--seed", type=non_negative_int, default=0)
+    parser.commands = dict(commands.choices)
     return parser
 
 
@@ -492,13 +538,15 @@ def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
                               loss="cross_entropy" if classifier else "mse", optimizer=optimizer,
                               epochs=epochs, batch_size=arguments.batch_size,
                               validation_split=validation_split, seed=arguments.seed,
-                              callbacks=callbacks, initial_epoch=arguments.initial_epoch)
+                              callbacks=callbacks, initial_epoch=arguments.initial_epoch,
+                              verbose=0)  # the CLI's own ProgressLogger is in callbacks
         except KeyboardInterrupt:  # a second signal: stop at once, keep the best epoch so far
             history = _abandoned_history(net, best)
         seconds = time.perf_counter() - start
         this_run = len(history.epoch)
         history = _continued(arguments.previous, history)
         net.metadata.update(data.metadata)
+        net.metadata["input_stats"] = tabular.InputStats.fit(data.X_train).to_dict()
         scores = test_scores(net, data.X_test, data.y_test, data.task)
         held_out = "test" if arguments.data != "xor" else "xor"
         config = {"command": "train", **data.config, **architecture_of(net),
@@ -524,6 +572,10 @@ def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
         else ""
     print(f"trained {this_run} epoch{'s' * (this_run != 1)}{after} in {seconds:.2f}s"
           f"{best_note}")
+    if history.stop_reason == "early_stopping" and best.best_epoch is not None:
+        print(f"stopped early after epoch {n_epochs}: {monitor} had not improved for "
+              f"{arguments.early_stopping} epochs since epoch {best.best_epoch + 1} "
+              f"({monitor} {abs(best.tracker.best):.4f}); --early-stopping sets the patience")
     print(f"saved the run in {out}: {', '.join(path.name for path in written)}")
     where = "XOR (the four points; no held-out set)" if held_out == "xor" else "test"
     for name, value in scores.items():
@@ -691,7 +743,12 @@ def run_predict(arguments: argparse.Namespace) -> int:
             raise UsageError(f"{path}: this model was trained on a table; give .csv or .npy "
                              "rows of its features.")
         else:
-            rows.append(read_image(path, net.n_inputs, arguments.invert)[None, :])
+            pixels, (width, height) = read_image(path, net.n_inputs, arguments.invert)
+            side = math.isqrt(net.n_inputs)
+            if (width, height) != (side, side):
+                log(f"{path}: {width} x {height} pixels, resized to {side} x {side} (the "
+                    "model's input)")
+            rows.append(pixels[None, :])
             labels.append(str(path))
             continue
         rows.append(array)
@@ -700,6 +757,7 @@ def run_predict(arguments: argparse.Namespace) -> int:
     X = np.concatenate(rows)
     if own_data:
         X = tabular.Scaling.from_dict(net.metadata["scaling"], net.n_inputs).apply(X)
+    _say_how_far(net, X, labels)
     if net.metadata.get("task") == "regression":
         for label, value in zip(labels, regression_outputs(net, X).reshape(len(X), -1),
                                 strict=True):
@@ -713,6 +771,20 @@ def run_predict(arguments: argparse.Namespace) -> int:
         guesses = ", ".join(f"{class_names[c]} ({row[c]:.4f})" for c in best)
         print(f"{label}: {guesses}")
     return 0
+
+
+def _say_how_far(net: Sequential, X: np.ndarray, labels: list[str]) -> None:
+    """On stderr: each input's distance from the training data, with a warning when it is far
+    beyond what the training rows show (see tabular.InputStats)."""
+    stats = tabular.InputStats.from_dict(net.metadata.get("input_stats"), net.n_inputs)
+    if stats is None:
+        return
+    for label, distance in zip(labels, stats.distance(X), strict=True):
+        far = distance > 2 * stats.typical
+        log(f"{'warning: ' if far else ''}{label}: distance from the training data "
+            f"{distance:.2f} (99% of training rows: up to {stats.typical:.2f})"
+            + ("; it is unlike anything the model was trained on, so the prediction may be "
+               "meaningless" if far else ""))
 
 
 def run_plot(arguments: argparse.Namespace) -> int:
@@ -802,11 +874,13 @@ def run_download(arguments: argparse.Namespace) -> int:
 
 
 def run_recipe(arguments: argparse.Namespace) -> int:
-    if arguments.list or arguments.name is None:
+    if arguments.list or arguments.name is None:  # `nnscratch recipe` alone lists them too
         for recipe in recipes.RECIPES.values():
             print(f"{recipe.name:<18} {recipe.describe()}\n{'':<18} article: {recipe.article}"
                   f"\n{'':<18} deviations: {recipe.deviations}")
-        return 0 if arguments.list else 2
+        if not arguments.list:
+            log("run one with: nnscratch recipe NAME")
+        return 0
     callbacks = [ProgressLogger(arguments.verbose)] if arguments.verbose else []
     folder = run_folder(arguments.out, f"recipe-{arguments.name}")
     try:
@@ -1066,8 +1140,9 @@ def read_npy_rows(path: Path, n_features: int) -> np.ndarray:
 MAX_IMAGE_PIXELS = 50_000_000  # a 7,000 x 7,000 photo; a larger one is refused unread
 
 
-def read_image(path: Path, n_features: int, invert: str) -> np.ndarray:
-    """A grey image resized to the model's square input, scaled to [0, 1], light on dark.
+def read_image(path: Path, n_features: int, invert: str) -> tuple[np.ndarray, tuple[int, int]]:
+    """A grey image resized to the model's square input, scaled to [0, 1], light on dark,
+    and the image's own (width, height).
 
     16-bit greyscale is scaled by its full range, and a drawing on a transparent background
     is laid on a background that contrasts with its strokes before it is turned grey.
@@ -1101,7 +1176,7 @@ def read_image(path: Path, n_features: int, invert: str) -> np.ndarray:
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     if invert == "yes" or (invert == "auto" and border.mean() > 0.5):
         pixels = 1.0 - pixels
-    return pixels.ravel()
+    return pixels.ravel(), (width, height)
 
 
 def _grey_pixels(image: object) -> np.ndarray:

@@ -282,7 +282,7 @@ def _train(recipe: Recipe, seed: int, X: np.ndarray, y: np.ndarray, X_test: np.n
     history = network.fit(X, y, loss="cross_entropy", optimizer=recipe.make_optimizer(),
                           epochs=recipe.epochs, batch_size=recipe.batch_size,
                           validation_split=recipe.validation_split, validation_data=watched,
-                          seed=seed, callbacks=[*extra, *callbacks])
+                          seed=seed, callbacks=[*extra, *callbacks], verbose=0)
     return network, history, time.perf_counter() - start
 
 

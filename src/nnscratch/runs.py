@@ -341,9 +341,17 @@ def _save_plots(folder: Path, network: Sequential, history: History,
     return written
 
 
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
 def save_figure(figure: Any, path: Path) -> Path:
-    """Save a matplotlib Figure as a PNG at ``path``, atomically."""
-    atomic_write(path, lambda file: figure.savefig(file, format="png", dpi=100))
+    """Save a matplotlib Figure at ``path``, atomically, in the format its suffix names
+    (.png, .svg or .pdf)."""
+    kind = path.suffix.lower().lstrip(".")
+    if kind not in FIGURE_FORMATS:
+        raise ValueError(f"{path}: a figure is written as .png, .svg or .pdf; got "
+                         f"{path.suffix or 'no suffix'!r}. Name the file e.g. {path.stem}.png.")
+    atomic_write(path, lambda file: figure.savefig(file, format=kind, dpi=100))
     return path
 
 

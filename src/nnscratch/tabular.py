@@ -101,6 +101,54 @@ class Scaling:
 
 
 @dataclass
+class InputStats:
+    """How far a row is from the training rows: the root-mean-square z-score over features,
+
+        distance(x) = sqrt(mean_j ((x_j - mean_j) / s_j)^2),   s_j = max(std_j, 0.1 mean(std)),
+
+    (the floor keeps a feature that never varied in training, such as an MNIST border pixel,
+    from making any change in it look infinitely far), beside ``typical``: the distance that
+    99% of the training rows stay within. A new row much farther than that is unlike anything
+    the network was trained on, and its prediction deserves little trust."""
+
+    mean: np.ndarray
+    spread: np.ndarray
+    typical: float
+
+    @classmethod
+    def fit(cls, X: np.ndarray) -> InputStats:
+        X = np.asarray(X, dtype=np.float64)
+        std = X.std(axis=0)
+        spread = np.maximum(std, 0.1 * std.mean() if std.mean() > 0 else 1.0)
+        stats = cls(X.mean(axis=0), spread, 0.0)
+        stats.typical = float(np.percentile(stats.distance(X), 99))
+        return stats
+
+    def distance(self, X: np.ndarray) -> np.ndarray:
+        z = (np.asarray(X, dtype=np.float64) - self.mean) / self.spread
+        return np.sqrt(np.mean(z ** 2, axis=1))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mean": self.mean.tolist(), "spread": self.spread.tolist(),
+                "typical": self.typical}
+
+    @classmethod
+    def from_dict(cls, record: Any, n_features: int) -> InputStats | None:
+        """The statistics saved with a model, or None if absent or malformed."""
+        try:
+            mean = np.asarray(record["mean"], dtype=np.float64)
+            spread = np.asarray(record["spread"], dtype=np.float64)
+            typical = float(record["typical"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        if mean.shape != (n_features,) or spread.shape != mean.shape or \
+                not (np.isfinite(spread) & (spread > 0)).all() or not np.isfinite(mean).all() \
+                or not np.isfinite(typical):
+            return None
+        return cls(mean, spread, typical)
+
+
+@dataclass
 class Prepared:
     """A table split into training and test rows, scaled, targets encoded."""
 

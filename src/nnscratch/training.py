@@ -76,7 +76,7 @@ def fit(
     callbacks: Sequence[Callback] | None = None,
     class_weight: str | dict[int, float] | None = None,
     sample_weight: Any = None,
-    verbose: int = 0,
+    verbose: int | str = "auto",
     initial_epoch: int = 0,
 ) -> History:
     """Train on (X, y) by gradient descent; return the History of per-epoch metrics.
@@ -109,8 +109,10 @@ def fit(
         Weight each sample's loss by its class (classification only).
     sample_weight : array (n_samples,), optional
         Weight each sample's loss.
-    verbose : 0, 1 or 2
-        0 is silent; 1 draws a progress bar on stderr; 2 writes one line per epoch.
+    verbose : "auto", 0, 1 or 2
+        0 is silent; 1 draws a progress bar on stderr (on a terminal or in Jupyter; elsewhere,
+        such as a log file, one line per epoch); 2 writes one line per epoch. "auto" (the
+        default, as in Keras) is 1, so a script shows its progress; pass 0 for silence.
     initial_epoch : int
         The epoch to start from, when resuming a checkpoint saved after that many epochs.
 
@@ -514,8 +516,11 @@ def _resolve_loss_and_optimizer(model, loss, optimizer) -> tuple[Loss, Optimizer
 
 
 def _check_verbose(verbose: Any) -> int:
+    if verbose == "auto":
+        return 1  # ProgressLogger draws a bar where one can be redrawn, else one line per epoch
     if verbose not in (0, 1, 2) or isinstance(verbose, bool):
-        fail("verbose", "0 (silent), 1 (progress bar) or 2 (one line per epoch)", verbose)
+        fail("verbose", "'auto', 0 (silent), 1 (progress bar) or 2 (one line per epoch)",
+             verbose)
     return int(verbose)
 
 
