@@ -544,3 +544,16 @@ def test_predict_says_it_resized_and_warns_when_the_input_is_far_from_the_data(d
     far = next(line for line in err if f"{noise}: distance" in line)
     assert not near.startswith("warning") and far.startswith("warning: ")
     assert "unlike anything the model was trained on" in far
+
+
+def test_evaluate_finds_the_data_dir_the_run_was_trained_with(shared_data, tmp_path,
+                                                              monkeypatch, capsys):
+    monkeypatch.setenv("NNSCRATCH_DATA", str(tmp_path / "empty"))  # not where MNIST is
+    run = tmp_path / "run"
+    assert main(["train", "--data", "mnist", "--data-dir", str(shared_data), "--epochs", "1",
+                 "--layers", "16", "--verbose", "0", "--no-plots", "--out", str(run)]) == 0
+    trained = last_value(capsys.readouterr().out, "test accuracy")
+    assert json.loads((run / "config.json").read_text())["data_dir"] == str(
+        shared_data.resolve())
+    assert main(["evaluate", str(run)]) == 0
+    assert f"test accuracy: {trained:.4f}" in capsys.readouterr().out

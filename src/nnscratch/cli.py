@@ -1009,9 +1009,11 @@ def load_training_data(arguments: argparse.Namespace) -> TrainingData:
     and scaled (the scaling learned on the training rows and saved with the model)."""
     if arguments.data in DATA_SETS:
         X_train, y_train, X_test, y_test, names = load_data(arguments.data, arguments.data_dir)
+        where = {} if arguments.data_dir is None else {
+            "data_dir": str(Path(arguments.data_dir).resolve())}
         return TrainingData(X_train, y_train, X_test, y_test, names,
                             images=arguments.data != "xor", metadata={"class_names": names},
-                            config={"data": arguments.data})
+                            config={"data": arguments.data, **where})
     path = Path(arguments.data).resolve()
     table = tabular.read_table(path, arguments.target, arguments.x_key, arguments.y_key)
     prepared = tabular.prepare(table, arguments.task, arguments.scale, arguments.test_split,
@@ -1058,7 +1060,9 @@ def evaluation_data(net: Sequential, source: Path, arguments: argparse.Namespace
     if not isinstance(data, str) or not data:
         raise UsageError(f"{source} does not record its data set: pass --data.")
     if data in DATA_SETS:
-        _, _, X_test, y_test, names = load_data(data, arguments.data_dir)
+        recorded = run.get("data_dir") if data == run.get("data") else None
+        data_dir = arguments.data_dir or (Path(recorded) if isinstance(recorded, str) else None)
+        _, _, X_test, y_test, names = load_data(data, data_dir)
         return data, X_test, y_test, names, "classification"
     if not Path(data).is_file():
         raise UsageError(f"{source} was trained on {data}, which is not there any more. Pass "
