@@ -15,6 +15,7 @@ import bench_inference
 import bench_load
 import bench_memory
 import bench_per_sample
+import bench_play
 import bench_sklearn
 from common import goals_table, machine
 
@@ -37,6 +38,7 @@ def main() -> None:
     goals += bench_load.run(rounds or 5)
     goals += bench_contention.run(arguments.data_dir, rounds or 3)
     goals += bench_sklearn.run(arguments.data_dir, rounds or 3)
+    goals += bench_play.run(rounds * 10 if rounds else 50)
     print(f"\n{goals_table(goals)}\n\n(all benchmarks: {time.perf_counter() - start:.0f} s)")
 
 

@@ -10,6 +10,7 @@
     nnscratch recipe      run one of the articles' experiments, its numbers beside ours
     nnscratch explain     the forward and backward equations of a network, with shapes
     nnscratch runs        list the saved runs; ``runs compare A B`` puts two side by side
+    nnscratch play        the playground: watch the network learn in your browser, equations live
 
 Results go to stdout, progress and errors to stderr. Exit codes: 0 success, 1 failure (a
 missing or damaged file, a diverging run), 2 a usage error, 130 a second Ctrl-C. Every error
@@ -321,6 +322,18 @@ def build_parser() -> _Parser:
     runs.add_argument("compare", nargs="*", metavar="compare A B",
                       help="'compare' and two run folders")
     runs.add_argument("--dir", type=Path, default=Path("runs"), help="where the runs are")
+
+    play = subcommand(
+        commands, run_play, "play", help="the playground in your browser",
+        description="Start a local server with the playground page: toy 2-D data, nnscratch's "
+                    "network trained live, every neuron drawn, its equations with the numbers. "
+                    "The first line printed is the page's URL. Ctrl-C stops it.")
+    play.add_argument("--host", default="127.0.0.1",
+                      help="the address to listen on (anything other than 127.0.0.1 lets other "
+                           "machines reach it)")
+    play.add_argument("--port", type=whole_number(0), default=8000,
+                      help="the port (0: any free one)")
+    play.add_argument("--no-browser", action="store_true", help="do not open a browser")
 
     explain = subcommand(
         commands, run_explain, "explain", help="the equations of a network, with shapes",
@@ -954,6 +967,29 @@ def _shown(value: object) -> str:
         return f"{value:.6g}"
     text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def run_play(arguments: argparse.Namespace) -> int:
+    from .play.server import serve
+
+    if arguments.port > 65535:
+        raise UsageError(f"--port must be at most 65535; got {arguments.port}.")
+    try:
+        server = serve(arguments.host, arguments.port)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise OSError(f"cannot listen on {arguments.host}:{arguments.port} ({reason}). Try "
+                      "another --port, or --port 0 for any free one.") from None
+    print(server.url, flush=True)
+    if not arguments.no_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+    return 0
 
 
 def run_explain(arguments: argparse.Namespace) -> int:

@@ -65,9 +65,10 @@ def plot_history(history: History | dict[str, list[float]]) -> Figure:
     for index, name in enumerate(panels):
         ax = figure.add_subplot(1, len(panels), index + 1)
         epochs = np.arange(1, len(logs[name]) + 1)
-        ax.plot(epochs, logs[name], marker="o", markersize=3, label=f"training {name}")
+        marker = "o" if len(epochs) <= 40 else None  # a dot per epoch, or a plain line
+        ax.plot(epochs, logs[name], marker=marker, markersize=3, label=f"training {name}")
         if f"val_{name}" in logs:
-            ax.plot(epochs, logs[f"val_{name}"], marker="o", markersize=3,
+            ax.plot(epochs, logs[f"val_{name}"], marker=marker, markersize=3,
                     label=f"validation {name}")
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
