@@ -260,3 +260,22 @@ def test_play_refuses_a_busy_port_in_one_line(server, capsys):
     assert main(["play", "--port", str(server.server_address[1]), "--no-browser"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot listen on 127.0.0.1" in err and "--port 0" in err
+
+
+def test_the_points_export_trains_with_the_command_line(server, tmp_path, capsys):
+    settings = {"data": "gaussians", "classes": 3, "features": ["x", "y", "xy"]}
+    session = json.loads(request(server, "POST", "/api/session",
+                                 {"settings": settings})[1])["session"]
+    response, body = request(server, "GET", f"/api/points.csv?session={session}")
+    assert response.status == 200 and response.getheader("Content-Type").startswith("text/csv")
+    lines = body.decode().splitlines()
+    assert lines[0] == "x,y,xy,label" and len(lines) == 301
+    expected = Playground(Settings.from_dict(settings))
+    first = [float(cell) for cell in lines[1].split(",")]
+    np.testing.assert_allclose(first[:3], expected.inputs()[0], rtol=1e-5)
+    assert first[3] == expected.labels[0]
+    (tmp_path / "playground.csv").write_bytes(body)
+    assert main(["train", "--data", str(tmp_path / "playground.csv"), "--layers", "4",
+                 "--scale", "none", "--epochs", "20", "--verbose", "0", "--no-plots", "--out",
+                 str(tmp_path / "run")]) == 0
+    assert "test accuracy" in capsys.readouterr().out

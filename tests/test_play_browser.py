@@ -173,3 +173,48 @@ def test_screenshot_script_runs(browser, page_url, tmp_path):
     assert [path.name for path in written] == ["play-default.png", "play-training.png",
                                                "play-equations.png"]
     assert all(path.read_bytes().startswith(b"\x89PNG") for path in written)
+
+
+def test_the_url_hash_round_trips_and_a_link_shows_its_weight_equation(browser, page_url):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    given = {"data": "moons", "noise": "0.2", "n_points": "120", "test_ratio": "0.25",
+             "classes": "2", "seed": "7", "layers": "3,2", "activations": "relu,sigmoid",
+             "loss": "mse", "optimizer": "momentum", "lr": "0.3", "batch_size": "0",
+             "l2": "0.001", "dropout": "0.1", "features": "x,y,sinx", "playing": "0"}
+    browser.get(page_url + "#" + "&".join(f"{key}={value}" for key, value in given.items()))
+    browser.refresh()
+    wait_for(lambda: browser.execute_script("return state.session !== null;"),
+             what="the session")
+    settings = browser.execute_script("return state.settings;")
+    assert settings["activations"] == ["relu", "sigmoid"] and settings["seed"] == 7
+    assert settings["features"] == ["x", "y", "sinx"] and settings["batch_size"] == 0
+    written = dict(item.split("=", 1) for item in
+                   browser.execute_script("return location.hash.slice(1);").split("&"))
+    assert {key: written[key].replace("%2C", ",") for key in given} == given
+    # a point of the link that the pointer reaches (not under a neuron or a control)
+    point = wait_for(lambda: browser.execute_script("""
+        const line = document.querySelector(
+            '#links line.hit[data-layer="1"][data-input="2"][data-unit="1"]');
+        if (!line) return null;
+        const box = line.getBoundingClientRect();
+        const [x1, y1, x2, y2] = ["x1", "y1", "x2", "y2"].map((k) => line[k].baseVal.value);
+        for (let t = 0.1; t < 0.95; t += 0.05) {
+            const x = box.left + Math.abs(x2 - x1) * t;
+            const y = box.top + (y2 >= y1 ? (y2 - y1) * t : box.height - (y1 - y2) * t);
+            if (document.elementFromPoint(x, y) === line) return [Math.round(x), Math.round(y)];
+        }
+        return null;"""), what="a point on the link")
+    actions = ActionChains(browser)
+    actions.w3c_actions.pointer_action.move_to_location(*point)
+    actions.perform()
+    shown = wait_for(lambda: {element.get_attribute("data-name"): element.text for element in
+                              browser.find_elements(By.CSS_SELECTOR, "#equations .value")
+                              if element.get_attribute("data-name").startswith("link")},
+                     what="the link's equation")
+    weights = browser.execute_script("return state.frame.weights[1].W;")
+    assert float(shown["link_w"]) == pytest.approx(weights[2][1], rel=2e-3, abs=1e-4)
+    lr = 0.3
+    assert float(shown["link_new"]) == pytest.approx(
+        float(shown["link_w"]) - lr * float(shown["link_grad"]), rel=2e-3, abs=2e-4)

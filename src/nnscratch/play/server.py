@@ -6,6 +6,7 @@ small JSON API over ``engine.Playground``.
     POST /api/step                  {session, epochs}    -> train, then a frame
     POST /api/explain               {session, layer, unit, sample} -> one neuron's equations
     GET  /api/export?session=ID&format=npz|safetensors   -> the trained model, as a file
+    GET  /api/points.csv?session=ID                      -> the points' features and labels
 
 Secure by default: it binds 127.0.0.1; it answers only requests whose Host header names the
 server itself (a page on another site cannot reach it through DNS rebinding) and whose Origin,
@@ -169,6 +170,13 @@ class PlayHandler(BaseHTTPRequestHandler):
                 body = path.read_bytes()
             self._send(body, "application/octet-stream",
                        {"Content-Disposition": f'attachment; filename="playground.{kind}"'})
+        elif parts.path == "/api/points.csv":
+            lock, playground = self.server.session(parse_qs(parts.query).get("session",
+                                                                               [None])[0])
+            with lock:
+                body = _points_csv(playground).encode("utf-8")
+            self._send(body, "text/csv; charset=utf-8",
+                       {"Content-Disposition": 'attachment; filename="playground.csv"'})
         else:
             raise RequestError(HTTPStatus.NOT_FOUND, "not found")
 
@@ -268,6 +276,16 @@ def _points(playground: Playground) -> dict[str, Any]:
     return {"points": playground.points.round(4).tolist(),
             "labels": playground.labels.tolist(), "test": test.tolist(),
             "settings": playground.settings.to_dict()}
+
+
+def _points_csv(playground: Playground) -> str:
+    """Every point's features (as the network sees them) and its label, with a header: the
+    data for `nnscratch train --data playground.csv --scale none`."""
+    features = playground.inputs()
+    lines = [",".join([*playground.settings.features, "label"])]
+    for row, label in zip(features, playground.labels, strict=True):
+        lines.append(",".join([*(f"{value:.6g}" for value in row), f"{label:g}"]))
+    return "\n".join(lines) + "\n"
 
 
 def _finite(value: Any) -> bool:

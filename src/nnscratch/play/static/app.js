@@ -190,6 +190,7 @@ function buildControls() {
   $("cli").textContent = cliLine();
   $("export-npz").href = `/api/export?session=${state.session}&format=npz`;
   $("export-safetensors").href = `/api/export?session=${state.session}&format=safetensors`;
+  $("export-points").href = `/api/points.csv?session=${state.session}`;
 }
 
 function classCount() {
@@ -459,6 +460,7 @@ function drawLinks(weights) {
   }));
   const largest = Math.max(1e-9, ...weights.flatMap((w) => w.W.flat().map(Math.abs)));
   const lines = [];
+  const targets = [];  // a wide transparent line over each link, easy to point at
   weights.forEach((layer, index) => {
     layer.W.forEach((row, i) => row.forEach((w, j) => {
       const from = centres[index][i];
@@ -466,11 +468,33 @@ function drawLinks(weights) {
       if (!from || !to) return;
       const colour = w >= 0 ? "rgb(31,119,180)" : "rgb(255,127,14)";
       const width = (0.3 + 3.5 * Math.abs(w) / largest).toFixed(2);
-      lines.push(`<line x1="${from[1]}" y1="${from[2]}" x2="${to[0]}" y2="${to[2]}" ` +
-                 `stroke="${colour}" stroke-width="${width}" stroke-opacity="0.7"/>`);
+      const ends = `x1="${from[1]}" y1="${from[2]}" x2="${to[0]}" y2="${to[2]}"`;
+      lines.push(`<line ${ends} stroke="${colour}" stroke-width="${width}" stroke-opacity="0.7"/>`);
+      targets.push(`<line class="hit" ${ends} stroke="transparent" stroke-width="7" ` +
+                   `data-layer="${index}" data-input="${i}" data-unit="${j}"/>`);
     }));
   });
-  svg.innerHTML = lines.join("");
+  svg.innerHTML = lines.join("") + targets.join("");
+  svg.querySelectorAll("line.hit").forEach((line) => line.addEventListener("mouseenter", () =>
+    explainLink(Number(line.dataset.layer), Number(line.dataset.input), Number(line.dataset.unit))));
+}
+
+async function explainLink(layer, input, unit) {
+  if (!state.session) return;
+  try {
+    const e = await api("/api/explain", { session: state.session, layer, unit, sample: 0 });
+    $("equations").innerHTML =
+      `<p><b>the link</b> from input ${input} to neuron ${unit} of layer ${layer + 1}: ` +
+      `W = ${value("link_w", e.weights[input])}; it adds W·a = ${fmt(e.weights[input])}·` +
+      `${value("link_a", e.inputs[input])} to z</p>` +
+      `<p><b>backward</b> dL/dW = a·dL/dz = ${fmt(e.inputs[input])}·${fmt(e.grad_z)} = ` +
+      `${value("link_grad", e.grad_weights[input])}</p>` +
+      `<p><b>update</b> (plain SGD, lr ${e.lr}) W ← ${fmt(e.weights[input])} − ${e.lr}·` +
+      `${fmt(e.grad_weights[input])} = ${value("link_new", e.new_weights[input])}</p>` +
+      equationHtml(e);
+  } catch (error) {
+    showError(error.message);
+  }
 }
 
 function drawCurves(history) {
@@ -585,11 +609,12 @@ function cliLine() {
   const same = s.activations.every((a) => a === s.activations[0]);
   const activation = s.activations[0] || "relu";
   const batch = s.batch_size === 0 ? "full" : s.batch_size;
-  let line = `nnscratch train --data points.csv --layers ${s.layers.join(" ") || "(none)"} ` +
+  let line = `nnscratch train --data playground.csv --layers ${s.layers.join(" ") || "(none)"} ` +
     `--activation ${activation} --optimizer ${s.optimizer} --lr ${s.lr} --batch-size ${batch} ` +
     `--dropout ${s.dropout} --test-split ${s.test_ratio} --seed ${s.seed} --scale none`;
   if (!same) line += "\n# the command line takes one activation for every hidden layer";
-  line += "\n# points.csv: the points as x, y, label (features other than x and y: add them as columns)";
+  line += "\n# playground.csv (the link below): each point's features and label. The same" +
+    "\n# architecture and settings; the command line draws its own split and starting weights.";
   return line;
 }
 
