@@ -34,8 +34,7 @@ def test_check_estimator_in_one_call_with_the_mapping_of_expected_failures(monke
 
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")  # run, not skip, the array-API input check
     assert expected_failed_checks == {}
-    for estimator in (NNClassifier(epochs=20, random_state=0),
-                      NNRegressor(epochs=20, random_state=0)):
+    for estimator in (NNClassifier(random_state=0), NNRegressor(random_state=0)):
         results = check_estimator(estimator, expected_failed_checks=expected_failed_checks,
                                   on_fail=None)
         assert len(results) >= 55
