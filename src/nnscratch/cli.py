@@ -1118,7 +1118,7 @@ def evaluation_data(net: Sequential, source: Path, arguments: argparse.Namespace
 
 
 def _encode_like_the_model(table: tabular.Table, class_names: list[str]) -> np.ndarray:
-    names = np.array([tabular._label_name(value) for value in table.y])
+    names = np.array([tabular.label_name(value) for value in table.y])
     unknown = sorted(set(names.tolist()) - set(class_names))
     if unknown:
         raise DataError(f"{table.source}: labels {unknown[:5]} are not among the model's classes "

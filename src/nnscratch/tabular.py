@@ -415,11 +415,12 @@ def infer_task(y: np.ndarray) -> str:
 def encode_labels(y: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Each label's class index (0..k-1, in sorted order) and the class names."""
     classes, indices = np.unique(y, return_inverse=True)
-    names = [_label_name(value) for value in classes]
+    names = [label_name(value) for value in classes]
     return indices.astype(np.int64), names
 
 
-def _label_name(value: Any) -> str:
+def label_name(value: Any) -> str:
+    """A label as a class name: 3.0 -> "3", "cat" -> "cat"."""
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)
