@@ -279,3 +279,14 @@ def test_the_points_export_trains_with_the_command_line(server, tmp_path, capsys
                  "--scale", "none", "--epochs", "20", "--verbose", "0", "--no-plots", "--out",
                  str(tmp_path / "run")]) == 0
     assert "test accuracy" in capsys.readouterr().out
+
+
+def test_a_preflight_from_another_site_gets_no_permission(server):
+    """A page elsewhere that wants to POST JSON must ask first (CORS preflight); the server
+    grants nothing: no Access-Control-Allow-Origin on any answer."""
+    response, _ = request(server, "OPTIONS", "/api/session",
+                          headers={"Origin": "http://evil.example",
+                                   "Access-Control-Request-Method": "POST"})
+    assert response.status >= 400 and response.getheader("Access-Control-Allow-Origin") is None
+    response, _ = request(server, "POST", "/api/session", {"settings": {}})
+    assert response.getheader("Access-Control-Allow-Origin") is None

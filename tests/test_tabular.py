@@ -346,3 +346,22 @@ def test_input_distance_is_the_rms_z_score_with_a_floor():
     assert saved is not None and saved.typical == stats.typical
     assert tabular.InputStats.from_dict({"mean": [0.0]}, 3) is None
     assert tabular.InputStats.from_dict({**stats.to_dict(), "spread": [0, 1, 1]}, 3) is None
+
+
+def test_own_data_options_with_a_built_in_data_set_are_refused(capsys):
+    assert main(["train", "--target", "x", "--verbose", "0"]) == 2
+    assert "--target applies to your own data (--data FILE), not to the built-in digits" in \
+        capsys.readouterr().err
+    assert main(["train", "--data", "xor", "--scale", "minmax", "--test-split", "0.5",
+                 "--verbose", "0"]) == 2
+    assert "--scale, --test-split apply to your own data" in capsys.readouterr().err
+
+
+def test_quoted_cells_a_bom_and_windows_line_ends(tmp_path):
+    path = tmp_path / "quoted.csv"
+    path.write_bytes(b'\xef\xbb\xbf"name, with comma",b,label\r\n1,2,"x, y"\r\n3,4,z\r\n'
+                     b'5,6,"x, y"\r\n')
+    table = tabular.read_table(path)
+    assert table.feature_names == ["name, with comma", "b"] and table.target_name == "label"
+    assert table.y.tolist() == ["x, y", "z", "x, y"]
+    np.testing.assert_array_equal(table.X, [[1, 2], [3, 4], [5, 6]])

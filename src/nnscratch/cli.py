@@ -434,6 +434,7 @@ TRAIN_DEFAULTS: dict[str, object] = {
     "optimizer": "adam", "batch_size": 32, "dtype": "float32", "validation_split": 0.1,
     "seed": 0, "target": None, "task": None, "scale": "standard", "test_split": 0.2,
     "x_key": "X", "y_key": "y"}
+OWN_DATA_OPTIONS = ("target", "task", "scale", "test_split", "x_key", "y_key")
 # What a resumed run takes from the run it continues, unless the option is given
 FROM_THE_RUN = ("data", "batch_size", "validation_split", "seed", "target", "task", "scale",
                 "test_split", "x_key", "y_key")
@@ -1044,6 +1045,11 @@ def load_training_data(arguments: argparse.Namespace) -> TrainingData:
     """The data to train on: a built-in data set, or the user's file read, checked, split
     and scaled (the scaling learned on the training rows and saved with the model)."""
     if arguments.data in DATA_SETS:
+        own = [f"--{name.replace('_', '-')}" for name in OWN_DATA_OPTIONS
+               if getattr(arguments, name) != TRAIN_DEFAULTS[name]]
+        if own:
+            raise UsageError(f"{', '.join(own)} appl{'ies' if len(own) == 1 else 'y'} to your "
+                             f"own data (--data FILE), not to the built-in {arguments.data}.")
         X_train, y_train, X_test, y_test, names = load_data(arguments.data, arguments.data_dir)
         where = {} if arguments.data_dir is None else {
             "data_dir": str(Path(arguments.data_dir).resolve())}

@@ -120,6 +120,7 @@ class PlayServer(ThreadingHTTPServer):
 class PlayHandler(BaseHTTPRequestHandler):
     server: PlayServer
     server_version = "nnscratch-play"
+    timeout = 30  # seconds a connection may sit idle or trickle a request in
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
         pass  # the library never prints; the CLI reports what matters
