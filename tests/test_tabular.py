@@ -365,3 +365,56 @@ def test_quoted_cells_a_bom_and_windows_line_ends(tmp_path):
     assert table.feature_names == ["name, with comma", "b"] and table.target_name == "label"
     assert table.y.tolist() == ["x, y", "z", "x, y"]
     np.testing.assert_array_equal(table.X, [[1, 2], [3, 4], [5, 6]])
+
+
+# -- hostile files: any bytes give a table or a DataError, never another exception ------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+VALID_CSV = b"a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(st.integers(0, len(VALID_CSV)), st.binary(max_size=4)),
+                      max_size=6),
+       target=st.sampled_from([None, "label", "b", "0", "-1", "9", "nope"]))
+def test_promise_a_mangled_csv_is_read_or_refused_clearly(tmp_path, edits, target):
+    data = bytearray(VALID_CSV)
+    for position, inserted in edits:
+        data[position:position + len(inserted)] = inserted
+    path = tmp_path / "mangled.csv"
+    path.write_bytes(bytes(data))
+    try:
+        table = tabular.read_table(path, target=target)
+    except DataError as error:
+        assert str(path) in str(error)
+        return
+    assert table.X.ndim == 2 and len(table.X) == len(table.y) > 0
+    assert np.isfinite(table.X).all()
+    try:
+        prepared = tabular.prepare(table, test_split=0.25)
+    except DataError:
+        return
+    assert np.isfinite(prepared.X_train).all()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(cut=st.integers(0, 400), flips=st.lists(st.tuples(st.integers(0, 399),
+                                                         st.integers(0, 255)), max_size=4))
+def test_promise_a_damaged_npz_is_read_or_refused_clearly(tmp_path, cut, flips):
+    source = tmp_path / "source.npz"
+    np.savez(source, X=np.arange(12.0).reshape(6, 2), y=np.array([0, 1, 0, 1, 0, 1]))
+    data = bytearray(source.read_bytes())
+    for position, value in flips:
+        data[position % len(data)] = value
+    path = tmp_path / "damaged.npz"
+    path.write_bytes(bytes(data[: len(data) - cut]))
+    try:
+        table = tabular.read_table(path)
+    except DataError as error:
+        assert str(path) in str(error)
+        return
+    assert table.X.shape[0] == len(table.y)
