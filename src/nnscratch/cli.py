@@ -573,8 +573,10 @@ def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
                   "best_epoch": _one_based(best.best_epoch),
                   f"{held_out}_scores": scores}
         problems: list[str] = []
-        out, written = save_run_folder(folder, net, history, config, data, recorder.norms,
-                                       not arguments.no_plots, problems)
+        out, written = save_run_folder(
+            folder, net, history, config, problems, X_test=data.X_test, y_test=data.y_test,
+            class_names=data.class_names, gradient_norms=recorder.norms,
+            plots=not arguments.no_plots, images=data.images)
     for problem in problems:
         log(f"warning: {problem}")
     if not arguments.no_plots and not can_plot():
@@ -676,14 +678,12 @@ def run_folder(out: Path | None, data: str, overwrite: bool = False) -> RunFolde
 
 
 def save_run_folder(folder: RunFolder, net: Sequential, history: History,
-                    config: dict[str, object], data: TrainingData,
-                    gradient_norms: dict[str, list[float]] | None, plots: bool,
-                    problems: list[str]) -> tuple[Path, list[Path]]:
-    """Write the run and move it into place; if the disk refuses, rescue the model."""
+                    config: dict[str, object], problems: list[str], **contents: Any
+                    ) -> tuple[Path, list[Path]]:
+    """Write the run (``contents``: save_run's test data, class names, gradient norms, plots
+    and images options) and move it into place; if the disk refuses, rescue the model."""
     try:
-        written = save_run(folder.path, net, history, config, data.X_test, data.y_test,
-                           data.class_names, gradient_norms, plots=plots, problems=problems,
-                           images=data.images)
+        written = save_run(folder.path, net, history, config, problems=problems, **contents)
         out = folder.commit()
         if out != folder.target:
             problems.append(f"{folder.target} was taken by another run while this one trained; "
@@ -914,12 +914,10 @@ def _run_recipe(arguments: argparse.Namespace, folder: RunFolder, callbacks: lis
     result.network.metadata["class_names"] = result.class_names
     problems: list[str] = []
     with _DeferSignals():
-        empty = np.empty((0, 0))
-        data = TrainingData(empty, empty, result.X_test if result.X_test is not None else empty,
-                            result.y_test if result.y_test is not None else empty,
-                            result.class_names, images=result.recipe.data != "xor")
-        out, written = save_run_folder(folder, result.network, result.history, config, data,
-                                       None, not arguments.no_plots, problems)
+        out, written = save_run_folder(
+            folder, result.network, result.history, config, problems, X_test=result.X_test,
+            y_test=result.y_test, class_names=result.class_names, plots=not arguments.no_plots,
+            images=result.recipe.data != "xor")
     for problem in problems:
         log(f"warning: {problem}")
     print(result.report())
@@ -1124,13 +1122,13 @@ def evaluation_data(net: Sequential, source: Path, arguments: argparse.Namespace
 
 
 def _encode_like_the_model(table: tabular.Table, class_names: list[str]) -> np.ndarray:
-    names = np.array([tabular.label_name(value) for value in table.y])
-    unknown = sorted(set(names.tolist()) - set(class_names))
+    index = {name: position for position, name in enumerate(class_names)}
+    names = [tabular.label_name(value) for value in table.y]
+    unknown = sorted(set(names) - set(index))
     if unknown:
         raise DataError(f"{table.source}: labels {unknown[:5]} are not among the model's classes "
                         f"{class_names[:10]}.")
-    return np.searchsorted(np.array(class_names), names) if class_names == sorted(class_names) \
-        else np.array([class_names.index(name) for name in names])
+    return np.array([index[name] for name in names], dtype=np.int64)
 
 
 def load_model(path: Path) -> Sequential:

@@ -165,11 +165,10 @@ def _confusion_table(matrix: np.ndarray, names: list[Any]) -> str:
     for true_class, row in enumerate(matrix):
         cells = []
         for predicted_class, count in enumerate(row):
-            shade = 0.85 * count / largest
+            share = 85 * count / largest  # percent of the colour mixed into white
             colour = "#c0392b" if predicted_class != true_class and count else "#1f77b4"
-            opacity = f"{shade:.2f}"
             cells.append(f'<td style="background: color-mix(in srgb, {colour} '
-                         f'{float(opacity) * 100:.0f}%, white)">{int(count)}</td>')
+                         f'{share:.0f}%, white)">{int(count)}</td>')
         rows.append(f"<tr><th>{_text(names[true_class])}</th>{''.join(cells)}</tr>")
     return '<table class="confusion">' + "".join(rows) + "</table>"
 

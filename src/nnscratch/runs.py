@@ -28,6 +28,7 @@ import json
 import math
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -295,8 +296,6 @@ def _short_data(data: Any) -> str:
 
 
 def _local_time(timestamp: float) -> str:
-    import time
-
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
 
 

@@ -152,7 +152,7 @@ class _NNEstimator(BaseEstimator):
         raise ValueError(f"random_state must be None, an int or a NumPy random generator, got "
                          f"{state!r}.")
 
-    def _outputs(self, X: Any) -> np.ndarray:
+    def _checked_inputs(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "network_")
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         return X
@@ -242,7 +242,7 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """The probability of each class in ``classes_`` order, (n_samples, n_classes)."""
-        X = self._outputs(X)
+        X = self._checked_inputs(X)
         return self.network_.predict_proba(X)[:, :len(self.classes_)].astype(np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
@@ -286,7 +286,7 @@ class NNRegressor(RegressorMixin, _NNEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """The predicted targets: (n_samples,) if fitted on one target per row, else (n, k)."""
-        X = self._outputs(X)
+        X = self._checked_inputs(X)
         outputs = self.network_.predict(X).astype(np.float64)
         return outputs.ravel() if self._target_ndim == 1 else outputs.reshape(len(X), -1)
 

@@ -117,16 +117,21 @@ class InputStats:
 
     @classmethod
     def fit(cls, X: np.ndarray) -> InputStats:
-        X = np.asarray(X, dtype=np.float64)
-        std = X.std(axis=0)
+        X = np.asarray(X)
+        std = X.std(axis=0, dtype=np.float64)  # accumulated in float64, X is not copied
         spread = np.maximum(std, 0.1 * std.mean() if std.mean() > 0 else 1.0)
-        stats = cls(X.mean(axis=0), spread, 0.0)
+        stats = cls(X.mean(axis=0, dtype=np.float64), spread, 0.0)
         stats.typical = float(np.percentile(stats.distance(X), 99))
         return stats
 
-    def distance(self, X: np.ndarray) -> np.ndarray:
-        z = (np.asarray(X, dtype=np.float64) - self.mean) / self.spread
-        return np.sqrt(np.mean(z ** 2, axis=1))
+    def distance(self, X: np.ndarray, chunk: int = 4096) -> np.ndarray:
+        """One distance per row, ``chunk`` rows at a time (memory bounded for any X)."""
+        X = np.asarray(X)
+        distances = np.empty(len(X))
+        for start in range(0, len(X), chunk):
+            z = (X[start:start + chunk].astype(np.float64) - self.mean) / self.spread
+            distances[start:start + chunk] = np.sqrt(np.mean(z ** 2, axis=1))
+        return distances
 
     def to_dict(self) -> dict[str, Any]:
         return {"mean": self.mean.tolist(), "spread": self.spread.tolist(),
@@ -221,6 +226,24 @@ def _csv_lines(path: Path) -> list[tuple[int, list[str]]]:
 
 
 def _read_csv(path: Path, target: str | int | None) -> Table:
+    header, names, rows = _columns_and_rows(path)
+    if len(names) < 2:
+        raise DataError(f"{path} has one column; it needs at least one feature and the target.")
+    column = _target_column(path, names, target, header)
+    features = [index for index in range(len(names)) if index != column]
+    X = _numbers(path, rows, names, features)
+    labels = [row[column] for _, row in rows]
+    for (line, _), label in zip(rows, labels, strict=True):
+        if label.lower() in MISSING:
+            raise DataError(f"{path}, line {line}: the target ({names[column]}) is missing. "
+                            "Remove the row or fill it in.")
+    return Table(X, _as_numbers_if_possible(labels), [names[index] for index in features],
+                 names[column], str(path))
+
+
+def _columns_and_rows(path: Path) -> tuple[bool, list[str], list[tuple[int, list[str]]]]:
+    """(whether there is a header, the column names, the data rows with their line numbers),
+    every row checked to have one cell per column."""
     lines = _csv_lines(path)
     header = _header(lines)
     names = lines[0][1] if header else [f"column {index}" for index in range(len(lines[0][1]))]
@@ -232,21 +255,17 @@ def _read_csv(path: Path, target: str | int | None) -> Table:
             raise DataError(f"{path}, line {line}: {len(row)} cells where the "
                             f"{'header' if header else 'first row'} has {len(names)}. Every "
                             "row needs one cell per column.")
-    if len(names) < 2:
-        raise DataError(f"{path} has one column; it needs at least one feature and the target.")
-    column = _target_column(path, names, target, header)
-    features = [index for index in range(len(names)) if index != column]
-    X = np.empty((len(rows), len(features)))
+    return header, names, rows
+
+
+def _numbers(path: Path, rows: list[tuple[int, list[str]]], names: list[str],
+             columns: list[int]) -> np.ndarray:
+    """The cells of ``columns`` as a (rows, columns) float64 array, each one checked."""
+    X = np.empty((len(rows), len(columns)))
     for position, (line, row) in enumerate(rows):
-        for feature, index in enumerate(features):
+        for feature, index in enumerate(columns):
             X[position, feature] = _number(path, line, names[index], row[index])
-    labels = [row[column] for _, row in rows]
-    for (line, _), label in zip(rows, labels, strict=True):
-        if label.lower() in MISSING:
-            raise DataError(f"{path}, line {line}: the target ({names[column]}) is missing. "
-                            "Remove the row or fill it in.")
-    return Table(X, _as_numbers_if_possible(labels), [names[index] for index in features],
-                 names[column], str(path))
+    return X
 
 
 def _header(lines: list[tuple[int, list[str]]]) -> bool:
@@ -497,12 +516,7 @@ def read_feature_rows(path: str | os.PathLike, feature_names: list[str]) -> np.n
         raise DataError(f"{path}: expected an existing .csv file of feature rows.")
     if path.stat().st_size > MAX_BYTES:
         raise DataError(f"{path} is above the limit of {MAX_BYTES:,} bytes.")
-    lines = _csv_lines(path)
-    header = _header(lines)
-    rows = lines[1:] if header else lines
-    names = lines[0][1] if header else [f"column {index}" for index in range(len(lines[0][1]))]
-    if not rows:
-        raise DataError(f"{path} has no data rows.")
+    header, names, rows = _columns_and_rows(path)
     if header and set(feature_names) <= set(names):
         columns = [names.index(name) for name in feature_names]
     elif len(names) == len(feature_names):
@@ -511,11 +525,4 @@ def read_feature_rows(path: str | os.PathLike, feature_names: list[str]) -> np.n
         shown = ", ".join(feature_names[:8]) + (", ..." if len(feature_names) > 8 else "")
         raise DataError(f"{path}: expected the model's {len(feature_names)} feature columns "
                         f"({shown}); the file has {len(names)} columns without those names.")
-    X = np.empty((len(rows), len(columns)))
-    for position, (line, row) in enumerate(rows):
-        if len(row) != len(names):
-            raise DataError(f"{path}, line {line}: {len(row)} cells where the first row has "
-                            f"{len(names)}.")
-        for feature, index in enumerate(columns):
-            X[position, feature] = _number(path, line, names[index], row[index])
-    return X
+    return _numbers(path, rows, names, columns)

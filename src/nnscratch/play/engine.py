@@ -273,16 +273,20 @@ class Playground:
         boundary = self._outputs_on_grid(grid)
         return {
             "epoch": self.epoch,
-            "loss": self.history["loss"][-1] if self.history["loss"] else
-            self.loss_on(self.train_rows) if len(self.train_rows) else None,
-            "test_loss": self.history["test_loss"][-1] if self.history["test_loss"] else
-            (self.loss_on(self.test_rows) if len(self.test_rows) else None),
+            "loss": self._latest("loss", self.train_rows),
+            "test_loss": self._latest("test_loss", self.test_rows),
             "history": self.history,
             "grid": grid, "boundary": boundary,
             "neuron_grid": neuron_grid, "neurons": self.neuron_maps(neuron_grid),
             "weights": [{"W": layer.params["W"].tolist(), "b": layer.params["b"].tolist()}
                         for layer in self.network.layers if isinstance(layer, Dense)],
         }
+
+    def _latest(self, name: str, rows: np.ndarray) -> float | None:
+        """The last epoch's value of a loss; before any epoch, the loss on ``rows`` now."""
+        if self.history[name]:
+            return self.history[name][-1]
+        return self.loss_on(rows) if len(rows) else None
 
     def _outputs_on_grid(self, size: int) -> dict[str, Any]:
         """Per grid cell: for classes, the predicted class and its probability (0..255);

@@ -230,9 +230,11 @@ class PlayHandler(BaseHTTPRequestHandler):
         return request
 
     def _json(self, value: Any, status: HTTPStatus = HTTPStatus.OK) -> None:
-        body = json.dumps(value, allow_nan=False, default=_plain).encode("utf-8") \
-            if _finite(value) else json.dumps(_nulls(value)).encode("utf-8")
-        self._send(body, "application/json", status=status)
+        try:
+            text = json.dumps(value, allow_nan=False, default=_plain)
+        except ValueError:  # a NaN or infinity (a diverged loss): JSON has none, send null
+            text = json.dumps(_nulls(value))
+        self._send(text.encode("utf-8"), "application/json", status=status)
 
     def _send(self, body: bytes, kind: str, extra: dict[str, str] | None = None,
               status: HTTPStatus = HTTPStatus.OK) -> None:
@@ -287,14 +289,6 @@ def _points_csv(playground: Playground) -> str:
     for row, label in zip(features, playground.labels, strict=True):
         lines.append(",".join([*(f"{value:.6g}" for value in row), f"{label:g}"]))
     return "\n".join(lines) + "\n"
-
-
-def _finite(value: Any) -> bool:
-    try:
-        json.dumps(value, allow_nan=False, default=_plain)
-    except ValueError:
-        return False
-    return True
 
 
 def _nulls(value: Any) -> Any:
