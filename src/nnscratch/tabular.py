@@ -116,12 +116,18 @@ class InputStats:
     typical: float
 
     @classmethod
-    def fit(cls, X: np.ndarray) -> InputStats:
+    def fit(cls, X: np.ndarray, chunk: int = 4096) -> InputStats:
+        """mean and std per feature in two passes of ``chunk`` rows (float64 sums; memory
+        bounded for any X), then the 99th percentile of the training rows' distances."""
         X = np.asarray(X)
-        std = X.std(axis=0, dtype=np.float64)  # accumulated in float64, X is not copied
+        mean = sum(X[start:start + chunk].sum(axis=0, dtype=np.float64)
+                   for start in range(0, len(X), chunk)) / len(X)
+        variance = sum(((X[start:start + chunk] - mean) ** 2).sum(axis=0)
+                       for start in range(0, len(X), chunk)) / len(X)
+        std = np.sqrt(variance)
         spread = np.maximum(std, 0.1 * std.mean() if std.mean() > 0 else 1.0)
-        stats = cls(X.mean(axis=0, dtype=np.float64), spread, 0.0)
-        stats.typical = float(np.percentile(stats.distance(X), 99))
+        stats = cls(mean, spread, 0.0)
+        stats.typical = float(np.percentile(stats.distance(X, chunk), 99))
         return stats
 
     def distance(self, X: np.ndarray, chunk: int = 4096) -> np.ndarray:
