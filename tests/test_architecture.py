@@ -1,6 +1,7 @@
 """The package's shape: every module's imports (those inside functions included) follow one
 dependency order, lowest first, so there are no cycles and nothing reaches up:
 
+    arrays        backend (which array library and device: NumPy, CuPy, PyTorch)
     plumbing      _version, _validation, _signals, _files, _threads
     the math      init < layers < activations < losses < optim, metrics
     files         serialization (the format alone: it never imports network)
@@ -23,6 +24,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "nnscratch"
 ORDER = [
+    ["backend"],
     ["_version", "_validation", "_signals", "_files", "_threads"],
     ["init"], ["layers"], ["activations"], ["losses"], ["optim", "metrics"],
     ["serialization"],

@@ -12,6 +12,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from .backend import backend_of, library_of, namespace
+
 FLOAT_DTYPES = ("float32", "float64")  # the dtypes a network computes in
 
 
@@ -19,6 +21,9 @@ def describe(value: Any) -> str:
     """A short description of ``value`` for an error message (type, and shape for arrays)."""
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if library_of(value) is not None:
+        return (f"a {library_of(value)} array of shape {tuple(value.shape)} and dtype "
+                f"{value.dtype}")
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
@@ -81,7 +86,13 @@ def check_choice(value: Any, name: str, choices: list[str] | tuple[str, ...]) ->
 def check_features(
     X: Any, name: str = "X", n_features: int | None = None, dtype: Any = np.float32
 ) -> np.ndarray:
-    """Return ``X`` as a finite, non-empty 2-D array of ``dtype`` with ``n_features`` columns."""
+    """Return ``X`` as a finite, non-empty 2-D array of ``dtype`` with ``n_features`` columns.
+
+    NumPy arrays and anything array-like come back as NumPy arrays; an array of another
+    library (backend.py) is checked where it is and comes back in that library and device.
+    """
+    if library_of(X) is not None:
+        return _check_library_features(X, name, n_features, dtype)
     if isinstance(X, (str, bytes)) or X is None:
         fail(name, "a 2-D array of numbers (n_samples, n_features)", X, error=TypeError)
     try:
@@ -96,6 +107,37 @@ def check_features(
              "Convert it to numbers first, e.g. with np.asarray(X, dtype=float).", TypeError)
     if np.issubdtype(array.dtype, np.complexfloating):
         fail(name, "an array of real numbers", array, error=TypeError)
+    _check_matrix_shape(array, name, n_features)
+    array = np.ascontiguousarray(array, dtype=dtype)
+    if not all_finite(array):
+        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        raise ValueError(
+            f"{name} must contain only finite numbers; got {bad} NaN or infinite value(s) in an "
+            f"array of shape {array.shape}. Remove or impute them (e.g. np.nan_to_num) first."
+        )
+    return array
+
+
+def _check_library_features(X: Any, name: str, n_features: int | None, dtype: Any) -> Any:
+    """check_features for a CuPy, PyTorch or array-API-strict array, without leaving its device
+    (only the finiteness verdict is read back)."""
+    xp = namespace(X)
+    if xp.isdtype(X.dtype, "complex floating"):
+        fail(name, "an array of real numbers", X, error=TypeError)
+    if not xp.isdtype(X.dtype, ("bool", "integral", "real floating")):
+        fail(name, "an array of numbers", X, error=TypeError)
+    _check_matrix_shape(X, name, n_features)
+    array = xp.astype(X, backend_of(X).dtype(dtype), copy=False)
+    if not bool(xp.all(xp.isfinite(array))):
+        bad = int(xp.sum(xp.astype(~xp.isfinite(array), xp.int64)))
+        raise ValueError(
+            f"{name} must contain only finite numbers; got {bad} NaN or infinite value(s) in an "
+            f"array of shape {tuple(array.shape)}. Remove or impute them first."
+        )
+    return array
+
+
+def _check_matrix_shape(array: Any, name: str, n_features: int | None) -> None:
     if array.ndim == 1:
         fail(name, "a 2-D array (n_samples, n_features)", array,
              "For one sample use X.reshape(1, -1); for one feature use X.reshape(-1, 1).")
@@ -108,14 +150,6 @@ def check_features(
         fail(name, f"an array with {n_features} features (columns) to match the network's input",
              array, f"The first layer takes {n_features} inputs; reshape the data or build the "
              f"network with {array.shape[1]} inputs.")
-    array = np.ascontiguousarray(array, dtype=dtype)
-    if not all_finite(array):
-        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-        raise ValueError(
-            f"{name} must contain only finite numbers; got {bad} NaN or infinite value(s) in an "
-            f"array of shape {array.shape}. Remove or impute them (e.g. np.nan_to_num) first."
-        )
-    return array
 
 
 def check_sample_count(y: np.ndarray, name: str, n_samples: int, x_name: str = "X") -> None:
@@ -142,6 +176,9 @@ def all_finite(array: np.ndarray) -> bool:
     fast pass, no temporary) proves every element finite; only when the sum is not finite,
     which may also be an overflow of finite terms, are the elements looked at one by one.
     """
+    if type(array) is not np.ndarray:
+        xp = namespace(array)
+        return bool(xp.all(xp.isfinite(array)))
     if array.dtype.kind not in "fc" or array.size == 0:
         return True
     with np.errstate(over="ignore", invalid="ignore"):

@@ -7,8 +7,10 @@ backward pass needs, and backward applies the chain rule elementwise,
     a = f(z)        dL/dz = dL/da * f'(z)
 
 except for Softmax, whose output mixes a whole row and whose backward is a Jacobian-vector
-product. Every function stays finite and raises no overflow warning for any float32 input: the
-sigmoid never exponentiates a positive number, and softmax subtracts each row's maximum first.
+product. Each takes the functions of ``xp``, the namespace of its input's array library
+(backend.py): NumPy's arrays get NumPy itself, CuPy's and PyTorch's the same names. Every
+function stays finite and raises no overflow warning for any float32 input: the sigmoid never
+exponentiates a positive number, and softmax subtracts each row's maximum first.
 
 Not here: softmax fused with cross-entropy, the stable way to train a classifier; see
 losses.CrossEntropy, which takes the logits and never needs this Softmax layer.
@@ -22,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_float, from_registry
+from .backend import namespace
 from .layers import Layer
 
 # ----------------------------------------------------------------------------------------------
@@ -34,7 +37,8 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     Both forms are equal; the second only ever takes exp of a non-positive number, so it cannot
     overflow, and it keeps full relative precision in both tails.
     """
-    return np.exp(np.minimum(z, 0)) / (1.0 + np.exp(-np.abs(z)))
+    xp = namespace(z)
+    return xp.exp(xp.minimum(z, 0)) / (1.0 + xp.exp(-xp.abs(z)))
 
 
 def sigmoid_derivative(z: np.ndarray) -> np.ndarray:
@@ -45,33 +49,34 @@ def sigmoid_derivative(z: np.ndarray) -> np.ndarray:
 
 def tanh(z: np.ndarray) -> np.ndarray:
     """tanh(z) = (exp(z) - exp(-z)) / (exp(z) + exp(-z))."""
-    return np.tanh(z)
+    return namespace(z).tanh(z)
 
 
 def tanh_derivative(z: np.ndarray) -> np.ndarray:
     """tanh'(z) = 1 - tanh(z)**2."""
-    return 1.0 - np.tanh(z) ** 2
+    return 1.0 - namespace(z).tanh(z) ** 2
 
 
 def relu(z: np.ndarray) -> np.ndarray:
     """relu(z) = max(z, 0)."""
-    return np.maximum(z, 0)
+    return namespace(z).maximum(z, 0)
 
 
 def relu_derivative(z: np.ndarray) -> np.ndarray:
     """relu'(z) = 1 where z > 0, else 0 (the kink at 0 gets 0, as in PyTorch)."""
-    return (z > 0).astype(np.result_type(z, np.float32))
+    return _as_float(z > 0, z)
 
 
 def leaky_relu(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
     """leaky_relu(z) = z where z > 0, else alpha * z; for 0 <= alpha <= 1 that is
     max(z, alpha z)."""
-    return np.maximum(z, alpha * z)
+    return namespace(z).maximum(z, alpha * z)
 
 
 def leaky_relu_derivative(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
     """leaky_relu'(z) = 1 where z > 0, else alpha; that is max(sign(z), alpha)."""
-    return np.maximum(np.sign(z), alpha).astype(np.result_type(z, np.float32))
+    xp = namespace(z)
+    return _as_float(xp.maximum(xp.sign(z), alpha), z)
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -80,8 +85,9 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     Subtracting the maximum changes nothing mathematically and keeps every exp <= 1, so the
     result is finite whenever each row's range (max - min) is itself a finite float.
     """
-    exp_shifted = np.exp(z - z.max(axis=axis, keepdims=True))
-    return exp_shifted / exp_shifted.sum(axis=axis, keepdims=True)
+    xp = namespace(z)
+    exp_shifted = xp.exp(z - xp.max(z, axis=axis, keepdims=True))
+    return exp_shifted / xp.sum(exp_shifted, axis=axis, keepdims=True)
 
 
 def identity(z: np.ndarray) -> np.ndarray:
@@ -91,7 +97,14 @@ def identity(z: np.ndarray) -> np.ndarray:
 
 def identity_derivative(z: np.ndarray) -> np.ndarray:
     """identity'(z) = 1."""
-    return np.ones_like(z)
+    return namespace(z).ones_like(z)
+
+
+def _as_float(values: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``values`` in the float dtype of ``like`` (float32 if ``like`` holds integers)."""
+    xp = namespace(like)
+    dtype = like.dtype if xp.isdtype(like.dtype, "real floating") else xp.float32
+    return xp.astype(values, dtype)
 
 
 #: name -> (function, derivative) for the elementwise activations, as the articles plot them.
@@ -122,7 +135,7 @@ class Tanh(Layer):
     """a = tanh(z);  backward: dL/dz = dL/da * (1 - a**2)."""
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        self.outputs = np.tanh(x)
+        self.outputs = namespace(x).tanh(x)
         return self.outputs
 
     def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray:
@@ -130,14 +143,15 @@ class Tanh(Layer):
 
 
 class ReLU(Layer):
-    """a = max(z, 0);  backward: dL/dz = dL/da * [z > 0]."""
+    """a = max(z, 0);  backward: dL/dz = dL/da * [z > 0] (the indicator: 1 or 0)."""
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.inputs = x
-        return np.maximum(x, 0)
+        return namespace(x).maximum(x, 0)
 
     def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray:
-        return grad_output * (self.inputs > 0)
+        xp = namespace(grad_output)
+        return grad_output * xp.astype(self.inputs > 0, grad_output.dtype)
 
 
 class LeakyReLU(Layer):
@@ -154,10 +168,11 @@ class LeakyReLU(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.inputs = x
-        return np.maximum(x, self.alpha * x)
+        return namespace(x).maximum(x, self.alpha * x)
 
     def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray:
-        return grad_output * np.maximum(np.sign(self.inputs), self.alpha)
+        xp = namespace(grad_output)
+        return grad_output * xp.maximum(xp.sign(self.inputs), self.alpha)
 
     def get_config(self) -> dict[str, Any]:
         return {"alpha": self.alpha}
@@ -176,7 +191,8 @@ class Softmax(Layer):
         return self.outputs
 
     def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray:
-        weighted_sum = (grad_output * self.outputs).sum(axis=1, keepdims=True)
+        weighted_sum = namespace(grad_output).sum(grad_output * self.outputs, axis=1,
+                                                  keepdims=True)
         return self.outputs * (grad_output - weighted_sum)
 
 

@@ -24,6 +24,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from ._validation import check_choice, check_float, check_int
+from .backend import to_numpy
 from .serialization import read_metadata
 
 
@@ -273,7 +274,7 @@ class GradientNormRecorder(Callback):
             return
         for name, _, grad in self.model.named_parameters():
             if self.include_biases or not name.endswith(".b"):
-                self.norms.setdefault(name, []).append(float(np.linalg.norm(grad)))
+                self.norms.setdefault(name, []).append(float(np.linalg.norm(to_numpy(grad))))
 
 
 class ProgressLogger(Callback):
@@ -326,7 +327,7 @@ class ProgressLogger(Callback):
         bar = "=" * filled + "." * (self.bar_width - filled)
         self._write(f"\r{self._epoch_label()} [{bar}] {batch + 1}/{steps} - ETA "
                     f"{remaining:4.1f}s - loss: "
-                    f"{self.batch_loss_sum / max(self.batch_samples, 1):.4f}")
+                    f"{float(self.batch_loss_sum) / max(self.batch_samples, 1):.4f}")
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         seconds = time.perf_counter() - self.epoch_start

@@ -11,6 +11,7 @@ gradient to about 1e-9 relative. The error reported for each parameter array is
 
 which is near 1e-10 for a correct gradient and near 1 for a wrong one. The check runs on a
 float64 copy of the network in inference mode (dropout off), so it never changes the network.
+It runs on the network's array library and device; the errors are worked out on the host.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_float, check_int
+from .backend import take_rows, to_numpy
 from .losses import Loss
 from .training import prepare_data, resolve_loss
 
@@ -29,15 +31,16 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
     """Central-difference estimate of df/dx, nudging each element of ``x`` in place.
 
     ``f`` takes no arguments and reads ``x`` (e.g. a closure over the network); every element
-    is restored to its value afterwards.
+    is restored to its value afterwards. ``x`` may be any library's array; the estimate is a
+    NumPy array.
     """
-    grad = np.zeros_like(x, dtype=np.float64)
-    for index in np.ndindex(x.shape):
-        original = x[index]
+    grad = np.zeros(tuple(x.shape), dtype=np.float64)
+    for index in np.ndindex(grad.shape):
+        original = float(x[index])
         x[index] = original + eps
-        loss_plus = f()
+        loss_plus = float(f())
         x[index] = original - eps
-        loss_minus = f()
+        loss_minus = float(f())
         x[index] = original
         grad[index] = (loss_plus - loss_minus) / (2 * eps)
     return grad
@@ -45,6 +48,7 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     """||a - n|| / (||a|| + ||n||), and 0 when both are exactly zero."""
+    analytic, numeric = to_numpy(analytic), to_numpy(numeric)
     scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
     if scale == 0:
         return 0.0
@@ -64,14 +68,15 @@ def gradient_errors(network: Any, X: Any, y: Any, loss: str | Loss | None = None
     max_samples = check_int(max_samples, "max_samples")
     network64 = network.astype("float64")
     X, targets = prepare_data(network64, loss, X, y)
-    X, targets = X[:max_samples], targets[:max_samples]
+    rows = slice(0, min(max_samples, X.shape[0]))
+    X, targets = take_rows(X, rows), take_rows(targets, rows)
 
     def objective() -> float:
-        return loss.forward(network64.forward(X, training=False), targets)
+        return float(loss.forward(network64.forward(X, training=False), targets))
 
     objective()
     grad_input = network64.backward(loss.backward())
-    analytic = {name: grad.copy() for name, _, grad in network64.named_parameters()}
+    analytic = {name: np.array(to_numpy(grad)) for name, _, grad in network64.named_parameters()}
     errors = {name: relative_error(analytic[name], numerical_gradient(objective, param, eps))
               for name, param, _ in network64.named_parameters()}
     errors["input"] = relative_error(grad_input, numerical_gradient(objective, X, eps))

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import all_finite, check_float, check_int, fail
+from .backend import backend_of, namespace, numpy_dtype
 from .init import INITIALIZERS, Initializer, get_initializer
 
 # The one-sample fast forms gather rows when at most this share of the inputs is non-zero
@@ -86,8 +87,8 @@ class Dense(Layer):
     The articles write one sample as a column, a = W' x + b with W' of shape (out, in); with
     one sample per row the same sum is z = x W + b, W = W'.T.
 
-    For one sample (per-sample SGD), ``forward_fast`` and ``backward_fast`` use only the rows
-    of W where the sample is not zero, and compute dL/dW as an outer product;
+    For one sample (per-sample SGD) in NumPy, ``forward_fast`` and ``backward_fast`` use only
+    the rows of W where the sample is not zero, and compute dL/dW as an outer product;
     benchmarks/bench_fast_paths.py measures them against the plain lines and the tests check
     they agree. ``fast = False`` (on the class or one layer) uses the plain lines alone.
 
@@ -132,15 +133,16 @@ class Dense(Layer):
             )
         self.inputs = x
         self.input_rows = None
-        if self.fast and len(x) == 1:
+        if self.fast and type(x) is np.ndarray and x.shape[0] == 1:
             return self.forward_fast(x)
         return x @ self.params["W"] + self.params["b"]  # z = x W + b
 
     def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        if self.fast and len(grad_output) == 1:
+        if self.fast and type(grad_output) is np.ndarray and grad_output.shape[0] == 1:
             return self.backward_fast(grad_output, input_grad)
+        xp = namespace(grad_output)
         self.grads["W"] = self.inputs.T @ grad_output  # dL/dW = x.T g
-        self.grads["b"] = grad_output.sum(axis=0)  # dL/db = sum of g over the batch
+        self.grads["b"] = xp.sum(grad_output, axis=0)  # dL/db = sum of g over the batch
         self.grad_rows, self.written_rows = {}, None
         return grad_output @ self.params["W"].T if input_grad else None  # dL/dx = g W.T
 
@@ -228,8 +230,9 @@ class Dropout(Layer):
         if self.rng is None:
             raise RuntimeError("Dropout has no generator yet. Put it in a Sequential(..., "
                                "seed=...) or call layer.initialize(np.random.default_rng(seed)).")
-        keep = self.rng.random(x.shape, dtype=np.float32) >= self.rate
-        self.scaled_mask = keep.astype(x.dtype) / (1.0 - self.rate)
+        keep = self.rng.random(x.shape, dtype=np.float32) >= self.rate  # drawn on the host
+        scaled_mask = keep.astype(numpy_dtype(x.dtype)) / (1.0 - self.rate)
+        self.scaled_mask = backend_of(x).asarray(scaled_mask)
         return x * self.scaled_mask
 
     def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray:

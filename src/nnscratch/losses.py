@@ -12,6 +12,8 @@ classifiers) and applies its own link function inside, in a stable form::
 
 Neither classifier ever takes log of a probability, so log(0) and an infinite loss cannot happen.
 The means match PyTorch's default reductions (MSELoss, CrossEntropyLoss, BCEWithLogitsLoss).
+``forward`` returns a float for NumPy arrays; for another library's arrays (backend.py) it
+returns the 0-d array on the device, which the fit loop reads only when it reports a result.
 Optional ``sample_weight`` w scales each sample's loss: L = (1/n) sum_i w_i l_i.
 
 ``prepare_targets`` checks and converts the targets once, at the public boundary (fit,
@@ -26,6 +28,7 @@ import numpy as np
 
 from ._validation import check_features, check_sample_count, fail, from_registry
 from .activations import sigmoid
+from .backend import backend_of, namespace, numpy_dtype, to_numpy
 
 
 class Loss:
@@ -40,7 +43,8 @@ class Loss:
     def forward(
         self, outputs: np.ndarray, targets: np.ndarray, sample_weight: np.ndarray | None = None
     ) -> float:
-        """The mean loss of ``outputs`` against ``targets``; caches what backward needs."""
+        """The mean loss of ``outputs`` against ``targets`` (a float; a 0-d array for arrays
+        other than NumPy's); caches what backward needs."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward")
 
     def backward(self) -> np.ndarray:
@@ -59,14 +63,16 @@ class Loss:
         """``loss(outputs, targets)``: the mean loss, with both checked as fit checks them
         (labels or one-hot rows for the classifiers); then ``backward()`` gives the gradient."""
         outputs = check_features(outputs, "outputs", dtype=_float_dtype(outputs))
-        targets = self.prepare_targets(targets, outputs.shape[1], outputs.dtype, "targets")
-        check_sample_count(targets, "targets", len(outputs), "outputs")
+        dtype, backend = numpy_dtype(outputs.dtype), backend_of(outputs)
+        targets = self.prepare_targets(targets, outputs.shape[1], dtype, "targets")
+        check_sample_count(targets, "targets", outputs.shape[0], "outputs")
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=outputs.dtype)
-            if sample_weight.shape != (len(outputs),):
+            sample_weight = to_numpy(sample_weight).astype(dtype)
+            if sample_weight.shape != (outputs.shape[0],):
                 fail("sample_weight", f"an array of one weight per sample, shape "
-                     f"({len(outputs)},)", sample_weight)
-        return self.forward(outputs, targets, sample_weight)
+                     f"({outputs.shape[0]},)", sample_weight)
+            sample_weight = backend.asarray(sample_weight)
+        return self.forward(outputs, backend.asarray(targets), sample_weight)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -88,7 +94,7 @@ class MSE(Loss):
     def forward(self, outputs, targets, sample_weight=None) -> float:
         self.residuals = outputs - targets
         self.sample_weight = sample_weight
-        per_sample = (self.residuals**2).mean(axis=1)
+        per_sample = namespace(outputs).mean(self.residuals**2, axis=1)
         return _weighted_mean(per_sample, sample_weight)
 
     def backward(self) -> np.ndarray:
@@ -117,20 +123,21 @@ class CrossEntropy(Loss):
     task = "multiclass"
 
     def forward(self, outputs, targets, sample_weight=None) -> float:
+        xp = namespace(outputs)
         if targets.ndim == 1:
             targets = one_hot(targets, outputs.shape[1], outputs.dtype)
-        shifted = outputs - outputs.max(axis=1, keepdims=True)
-        exp_shifted = np.exp(shifted)
-        sum_exp = exp_shifted.sum(axis=1, keepdims=True)
+        shifted = outputs - xp.max(outputs, axis=1, keepdims=True)
+        exp_shifted = xp.exp(shifted)
+        sum_exp = xp.sum(exp_shifted, axis=1, keepdims=True)
         self.probs = exp_shifted / sum_exp
-        log_probs = shifted - np.log(sum_exp)
+        log_probs = shifted - xp.log(sum_exp)
         self.targets = targets
         self.sample_weight = sample_weight
-        per_sample = -(targets * log_probs).sum(axis=1)
+        per_sample = -xp.sum(targets * log_probs, axis=1)
         return _weighted_mean(per_sample, sample_weight)
 
     def backward(self) -> np.ndarray:
-        grad = (self.probs - self.targets) / len(self.probs)
+        grad = (self.probs - self.targets) / self.probs.shape[0]
         return _apply_sample_weight(grad, self.sample_weight)
 
     def prepare_targets(self, targets, n_outputs, dtype=np.float32, name="y") -> np.ndarray:
@@ -176,12 +183,14 @@ class BinaryCrossEntropy(Loss):
         self.outputs = outputs
         self.targets = targets
         self.sample_weight = sample_weight
-        per_element = (np.maximum(outputs, 0) - outputs * targets
-                       + np.log1p(np.exp(-np.abs(outputs))))
-        return _weighted_mean(per_element.mean(axis=1), sample_weight)
+        xp = namespace(outputs)
+        per_element = (xp.maximum(outputs, 0) - outputs * targets
+                       + xp.log1p(xp.exp(-xp.abs(outputs))))
+        return _weighted_mean(xp.mean(per_element, axis=1), sample_weight)
 
     def backward(self) -> np.ndarray:
-        grad = (sigmoid(self.outputs) - self.targets) / self.outputs.size
+        n_samples, n_outputs = self.outputs.shape
+        grad = (sigmoid(self.outputs) - self.targets) / (n_samples * n_outputs)
         return _apply_sample_weight(grad, self.sample_weight)
 
     def prepare_targets(self, targets, n_outputs, dtype=np.float32, name="y") -> np.ndarray:
@@ -206,9 +215,13 @@ def get_loss(loss: str | Loss | type[Loss]) -> Loss:
 
 def one_hot(labels: np.ndarray, n_classes: int, dtype: Any = np.float32) -> np.ndarray:
     """Rows of zeros with a one at each label: shape (len(labels), n_classes)."""
-    rows = np.zeros((len(labels), n_classes), dtype=dtype)
-    rows[np.arange(len(labels)), labels] = 1
-    return rows
+    if type(labels) is np.ndarray:
+        rows = np.zeros((len(labels), n_classes), dtype=dtype)
+        rows[np.arange(len(labels)), labels] = 1
+        return rows
+    xp = namespace(labels)  # the same rows, compared: row i, column k is [labels_i == k]
+    classes = xp.arange(n_classes, dtype=labels.dtype, device=labels.device)
+    return xp.astype(labels[:, None] == classes, dtype)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -217,15 +230,23 @@ def one_hot(labels: np.ndarray, n_classes: int, dtype: Any = np.float32) -> np.n
 
 def _float_dtype(outputs: Any) -> np.dtype:
     """float64 for float64 outputs, float32 for anything else."""
-    return np.dtype(np.float64 if getattr(outputs, "dtype", None) == np.float64 else np.float32)
+    dtype = getattr(outputs, "dtype", None)
+    try:
+        is_float64 = numpy_dtype(dtype) == np.float64
+    except TypeError:
+        is_float64 = False
+    return np.dtype(np.float64 if is_float64 else np.float32)
 
 
-def _weighted_mean(per_sample: np.ndarray, sample_weight: np.ndarray | None) -> float:
+def _weighted_mean(per_sample: np.ndarray, sample_weight: np.ndarray | None) -> Any:
     """(1/n) sum_i w_i l_i, as sum / n: the same pairwise sum as ndarray.mean, without its
-    overhead, which is most of the cost for a batch of one."""
+    overhead, which is most of the cost for a batch of one. A float for NumPy; for another
+    library a 0-d array on its device, so that no training step waits to read it."""
     if sample_weight is not None:
         per_sample = per_sample * sample_weight
-    return float(per_sample.sum()) / len(per_sample)
+    if type(per_sample) is np.ndarray:
+        return float(per_sample.sum()) / len(per_sample)
+    return namespace(per_sample).sum(per_sample) / per_sample.shape[0]
 
 
 def _apply_sample_weight(grad: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
@@ -236,7 +257,7 @@ def _apply_sample_weight(grad: np.ndarray, sample_weight: np.ndarray | None) -> 
 
 def _as_numeric_array(targets: Any, name: str) -> np.ndarray:
     try:
-        array = np.asarray(targets)
+        array = to_numpy(targets)  # checked and converted on the host
     except (ValueError, TypeError):
         fail(name, "an array of targets", targets)
     if array.dtype.kind not in "biuf":

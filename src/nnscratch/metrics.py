@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_int, check_sample_count, fail
+from .backend import namespace, to_numpy
 
 CLASSIFICATION_TASKS = ("multiclass", "binary")
 
@@ -25,10 +26,11 @@ CLASSIFICATION_TASKS = ("multiclass", "binary")
 def predicted_labels(outputs: np.ndarray, task: str) -> np.ndarray:
     """Labels from a network's raw outputs: the arg-max class ("multiclass"), or output > 0,
     i.e. probability > 0.5 ("binary"); a regression's outputs are its predictions."""
+    xp = namespace(outputs)
     if task == "multiclass":
-        return outputs.argmax(axis=1)
+        return xp.argmax(outputs, axis=1)
     if task == "binary":
-        labels = (outputs > 0).astype(np.int64)
+        labels = xp.astype(outputs > 0, xp.int64)
         return labels[:, 0] if outputs.shape[1] == 1 else labels
     return outputs
 
@@ -94,7 +96,7 @@ def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 def _check_labels(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     arrays = []
     for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
-        array = np.asarray(labels)
+        array = to_numpy(labels)
         if array.ndim != 1 or array.dtype.kind not in "biu" or len(array) == 0:
             fail(name, "a non-empty 1-D array of integer class labels", array,
                  "Pass labels such as net.predict(X) returns, not probabilities or one-hot rows.")

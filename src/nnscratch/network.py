@@ -13,6 +13,10 @@ hidden-layer error of the textbooks, in one line (W of shape (in, out), one samp
 ``Sequential`` holds any list of layers; ``MLP`` builds the usual Dense-activation-Dense-...
 stack from a list of sizes.
 
+Everything runs on the network's array library and device (``net.to("torch:cuda")``, see
+backend.py): NumPy by default. Data given as CuPy arrays or PyTorch tensors take the network
+there; NumPy data go to it, and the answers come back as NumPy arrays.
+
 A classifier's last layer outputs logits (no softmax or sigmoid): the loss applies the link
 function in its stable fused form, and ``predict_proba`` applies it for you. Training itself
 (fit, evaluate, train_on_batch) lives in training.py; the methods here are those functions.
@@ -23,6 +27,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +38,7 @@ import numpy as np
 from . import explain, serialization, training
 from ._validation import FLOAT_DTYPES, check_choice, check_features, check_float, check_int, fail
 from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, get_activation, sigmoid, softmax
+from .backend import NUMPY, Backend, get_backend, library_of, namespace, take_rows, to_numpy
 from .callbacks import History
 from .init import Initializer, zeros
 from .layers import Dense, Dropout, Layer
@@ -82,6 +88,7 @@ class Sequential:
         self.seed = (int(np.random.SeedSequence().entropy) if seed is None  # type: ignore[arg-type]
                      else check_int(seed, "seed", minimum=0))
         self.rng = np.random.default_rng(self.seed)
+        self.backend: Backend = NUMPY  # the weights are drawn on the host: see to()
         self.n_inputs, self.n_outputs = self._check_sizes()
         for layer, next_layer in zip(self.layers, [*self.layers[1:], None], strict=True):
             if isinstance(layer, Dense):
@@ -135,8 +142,8 @@ class Sequential:
                 for layer in self.layers for key in layer.params]
 
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of every parameter, in the order of parameters()."""
-        return [param.copy() for param, _ in self.parameters()]
+        """Copies of every parameter as NumPy arrays, in the order of parameters()."""
+        return [np.array(to_numpy(param)) for param, _ in self.parameters()]
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         """Copy ``weights`` (as get_weights returns them) into the parameters, in place."""
@@ -144,15 +151,15 @@ class Sequential:
         if len(weights) != len(named):
             fail("weights", f"a list of {len(named)} arrays, one per parameter", weights)
         for (name, param, _), value in zip(named, weights, strict=True):
-            value = np.asarray(value)
-            if value.shape != param.shape:
-                fail(f"weights for {name}", f"an array of shape {param.shape}", value)
-            param[...] = value
+            value = to_numpy(value)
+            if value.shape != tuple(param.shape):
+                fail(f"weights for {name}", f"an array of shape {tuple(param.shape)}", value)
+            param[...] = self.backend.asarray(value, self.dtype)
 
     @property
     def n_params(self) -> int:
         """The number of trainable numbers in the network."""
-        return sum(param.size for param, _ in self.parameters())
+        return sum(math.prod(param.shape) for param, _ in self.parameters())
 
     # ------------------------------------------------------------------------------------------
     # Training and prediction (the loop itself is in training.py)
@@ -180,16 +187,24 @@ class Sequential:
             return softmax(outputs, axis=1)
         if task == "binary":
             positive = sigmoid(outputs)
-            return np.hstack([1.0 - positive, positive]) if outputs.shape[1] == 1 else positive
+            if outputs.shape[1] > 1:
+                return positive
+            return namespace(positive).concat([1.0 - positive, positive], axis=1)
         raise ValueError("probabilities need a classification loss; this network is trained "
                          f"with a {task} loss. Use predict() for its outputs.")
 
     def predict_outputs(self, X: Any, batch_size: int = 1024) -> np.ndarray:
-        """The raw outputs for X (logits for classifiers), checked and computed in batches."""
-        X = check_features(X, "X", self.n_inputs, self.dtype)
+        """The raw outputs for X (logits for classifiers), checked and computed in batches, as
+        arrays of X's library (NumPy for NumPy arrays and array-likes)."""
+        training.follow_data(self, X)
+        X_checked = self.backend.asarray(check_features(X, "X", self.n_inputs, self.dtype))
         batch_size = check_int(batch_size, "batch_size")
-        return np.concatenate([self.forward(X[start:start + batch_size], training=False)
-                               for start in range(0, len(X), batch_size)])
+        n_samples = X_checked.shape[0]
+        outputs = namespace(X_checked).concat(
+            [self.forward(take_rows(X_checked, slice(start, min(start + batch_size, n_samples))),
+                          training=False)
+             for start in range(0, n_samples, batch_size)])
+        return outputs if library_of(X) is not None else to_numpy(outputs)
 
     # ------------------------------------------------------------------------------------------
     # Description and copies
@@ -200,7 +215,7 @@ class Sequential:
         features = None
         for index, layer in enumerate(self.layers):
             features = layer.output_features(features)
-            count = sum(param.size for param in layer.params.values())
+            count = sum(math.prod(param.shape) for param in layer.params.values())
             rows.append((str(index), repr(layer), f"(n, {features})", f"{count:,}"))
         widths = [max(len(row[column]) for row in rows) for column in range(4)]
         lines = ["  ".join(cell.ljust(width) if column < 3 else cell.rjust(width)
@@ -214,12 +229,13 @@ class Sequential:
     def explain(self, n_samples: int = 32, loss: str | Loss | None = None) -> str:
         """Each layer's forward and backward equations with their shapes, in the order
         backpropagation runs them (see explain.py). Print it: ``print(net.explain())``."""
-        return explain.explain(self, n_samples, None if loss is None else get_loss(loss))
+        return explain.explain(self.on_host(), n_samples,
+                               None if loss is None else get_loss(loss))
 
     def trace(self, X: Any, y: Any, loss: str | Loss | None = None, lr: float = 0.1) -> str:
         """One SGD step on a tiny batch, with the values of every array and gradient, to check
         by hand; the network itself is not changed."""
-        return explain.trace(self, X, y, loss, lr)
+        return explain.trace(self.on_host(), X, y, loss, lr)
 
     def save(self, path: str | os.PathLike, include_optimizer: bool = True,
              metadata: dict[str, Any] | None = None) -> Path:
@@ -227,7 +243,7 @@ class Sequential:
 
         ``nnscratch.load(path)`` gives back a network with bit-identical predictions.
         """
-        return serialization.save(self, path, include_optimizer, metadata)
+        return serialization.save(self.on_host(), path, include_optimizer, metadata)
 
     @staticmethod
     def from_config(config: dict[str, Any]) -> Sequential:
@@ -257,11 +273,41 @@ class Sequential:
         """A copy of the network whose parameters and computations use ``dtype``."""
         network = self.copy()
         network.dtype = np.dtype(_check_dtype(dtype))
+        xp, library_dtype = self.backend.xp, self.backend.dtype(network.dtype)
         for layer in network.layers:
-            layer.params = {key: value.astype(network.dtype) for key, value in layer.params.items()}
-            layer.grads = {key: value.astype(network.dtype) for key, value in layer.grads.items()}
+            layer.params = {key: xp.astype(value, library_dtype)
+                            for key, value in layer.params.items()}
+            layer.grads = {key: xp.astype(value, library_dtype)
+                           for key, value in layer.grads.items()}
         network.optimizer = None
         return network
+
+    def to(self, device: str | Backend) -> Sequential:
+        """Move the network to an array library and device, in place; returns the network.
+
+        ``device`` is "numpy" (or "cpu"), "cupy", "torch:cpu", "torch:cuda", "cuda" (CuPy, else
+        PyTorch) or "array_api_strict" (see backend.py). The parameters, their gradients and
+        the optimizer's state move; the random generator stays on the host, so a seed draws
+        the same dropout masks and shuffles everywhere. ``save`` always writes host arrays.
+        """
+        backend = get_backend(device)
+        for layer in self.layers:
+            layer.params = {key: backend.asarray(value) for key, value in layer.params.items()}
+            layer.grads = {key: backend.asarray(value) for key, value in layer.grads.items()}
+            layer.grad_rows = {}
+            if isinstance(layer, Dense):
+                layer.input_rows = layer.written_rows = None
+        if self.optimizer is not None:
+            self.optimizer.state = {index: {name: backend.asarray(array)
+                                            for name, array in slots.items()}
+                                    for index, slots in self.optimizer.state.items()}
+            self.optimizer.scratch = {}
+        self.backend = backend
+        return self
+
+    def on_host(self) -> Sequential:
+        """The network itself if it is on NumPy, else a copy moved to NumPy."""
+        return self if self.backend.is_numpy else self.copy().to(NUMPY)
 
     def copy(self) -> Sequential:
         """An independent deep copy (weights, generator state, loss and optimizer)."""
@@ -269,7 +315,9 @@ class Sequential:
 
     def __repr__(self) -> str:
         layers = ", ".join(repr(layer) for layer in self.layers)
-        return f"{type(self).__name__}([{layers}], seed={self.seed}, dtype={self.dtype.name!r})"
+        where = "" if self.backend.is_numpy else f", device={str(self.backend)!r}"
+        return (f"{type(self).__name__}([{layers}], seed={self.seed}, "
+                f"dtype={self.dtype.name!r}){where}")
 
     # ------------------------------------------------------------------------------------------
     # Helpers

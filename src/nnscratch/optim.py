@@ -18,9 +18,12 @@ In order of increasing complexity (eta = lr, lambda = weight_decay, t = step cou
     Adam       bias-corrected moving averages of g and g^2
     AdamW      Adam with decoupled weight decay: theta <- theta - eta lambda theta
 
-The update rules follow PyTorch's torch.optim (the tests compare them step by step). A schedule
-is a callable ``schedule(epoch, initial_lr) -> lr``, applied by the LearningRateScheduler
-callback once per epoch.
+The updates are written with the operators and the array-API functions (``xp = namespace``
+of the parameter, see backend.py), so the same lines update NumPy arrays, CuPy arrays and
+PyTorch tensors; the two fast forms are NumPy's alone. The update rules follow PyTorch's
+torch.optim (the tests compare them step by step). A schedule is a callable
+``schedule(epoch, initial_lr) -> lr``, applied by the LearningRateScheduler callback once per
+epoch.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_choice, check_float, check_int
+from .backend import backend_of, namespace, to_numpy
 
 ParamsAndGrads = Iterable[tuple[np.ndarray, np.ndarray]]
 
@@ -86,10 +90,13 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__} must implement update")
 
     def buffer(self, index: int, name: str, param: np.ndarray) -> np.ndarray:
-        """The state array ``name`` of parameter ``index``, created as zeros on first use."""
+        """The state array ``name`` of parameter ``index``, created as zeros on first use (and
+        moved to the parameter's library and device if it was loaded or made elsewhere)."""
         slots = self.state.setdefault(index, {})
         if name not in slots:
-            slots[name] = np.zeros_like(param)
+            slots[name] = namespace(param).zeros_like(param)
+        elif type(slots[name]) is not type(param):
+            slots[name] = backend_of(param).asarray(slots[name])
         return slots[name]
 
     def work_array(self, index: int, name: str, param: np.ndarray) -> np.ndarray:
@@ -104,12 +111,13 @@ class Optimizer:
         return {"lr": self.lr, "weight_decay": self.weight_decay}
 
     def state_dict(self) -> dict[str, Any]:
-        """A copy of everything needed to resume: hyperparameters, step count, buffers."""
+        """A copy of everything needed to resume: hyperparameters, step count, buffers (as
+        NumPy arrays, wherever the parameters are)."""
         return {
             "name": type(self).__name__,
             "config": self.get_config(),
             "steps": self.steps,
-            "state": {index: {name: array.copy() for name, array in slots.items()}
+            "state": {index: {name: np.array(to_numpy(array)) for name, array in slots.items()}
                       for index, slots in self.state.items()},
         }
 
@@ -192,7 +200,7 @@ class RMSProp(Optimizer):
             grad = grad + self.weight_decay * param
         mean_square = self.buffer(index, "mean_square", param)
         mean_square[...] = self.rho * mean_square + (1.0 - self.rho) * grad**2
-        param -= self.lr * grad / (np.sqrt(mean_square) + self.eps)
+        param -= self.lr * grad / (namespace(param).sqrt(mean_square) + self.eps)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rho": self.rho, "eps": self.eps}
@@ -228,14 +236,14 @@ class Adam(Optimizer):
         """The moment updates and the bias-corrected step (shared with AdamW)."""
         m = self.buffer(index, "first_moment", param)
         v = self.buffer(index, "second_moment", param)
-        if self.fast:
+        if self.fast and type(param) is np.ndarray:
             return self.adam_step_fast(index, param, grad, m, v)
-        t = self.steps
+        t, xp = self.steps, namespace(param)
         m[...] = self.beta1 * m + (1 - self.beta1) * grad  # m <- beta1 m + (1 - beta1) g
         v[...] = self.beta2 * v + (1 - self.beta2) * grad**2  # v <- beta2 v + (1 - beta2) g^2
         m_hat = m / (1 - self.beta1**t)  # m_hat = m / (1 - beta1^t)
         v_hat = v / (1 - self.beta2**t)  # v_hat = v / (1 - beta2^t)
-        param -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)  # theta -= eta m_hat / (...)
+        param -= self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)  # theta -= eta m_hat / (...)
 
     def adam_step_fast(self, index: int, param: np.ndarray, grad: np.ndarray, m: np.ndarray,
                        v: np.ndarray) -> None:

@@ -20,6 +20,13 @@ done; dropout draws from the network's own generator, whose state a saved model 
 The functions here work on any model with the network's interface (forward, backward,
 parameters, get_weights, set_weights, n_inputs, n_outputs, dtype, rng); network.Sequential
 exposes them as methods. Nothing here prints: progress goes through callbacks.
+
+On another array library than NumPy (a network moved with ``to``, or data given as CuPy arrays
+or PyTorch tensors, which the network follows), the data go to the device once, the batches
+are gathered there, and the loss and the correct counts are summed there: an epoch reads back
+its totals once, at its end, instead of waiting on the device after every step. A non-finite
+loss is then noticed at the end of the epoch rather than at its batch; either way the weights
+go back to those of the epoch's start.
 """
 
 from __future__ import annotations
@@ -41,6 +48,16 @@ from ._validation import (
     check_int,
     check_sample_count,
     fail,
+)
+from .backend import (
+    NUMPY,
+    Backend,
+    backend_of,
+    count_true,
+    library_of,
+    namespace,
+    take_rows,
+    to_numpy,
 )
 from .callbacks import Callback, History, ProgressLogger
 from .losses import Loss, get_loss
@@ -121,6 +138,7 @@ def fit(
     Ctrl-C, SIGTERM or SIGHUP stop after the current batch. ``model`` is anything with the
     network's interface (see the module docstring); ``Sequential.fit`` is this function.
     """
+    follow_data(model, X)
     run = _plan(model, X, y, loss, optimizer, epochs, batch_size, validation_data,
                 validation_split, shuffle, seed, callbacks, class_weight, sample_weight, verbose,
                 initial_epoch)
@@ -168,7 +186,7 @@ class _Run:
 
     @property
     def n_train(self) -> int:
-        return len(self.X) if self.train_rows is None else len(self.train_rows)
+        return self.X.shape[0] if self.train_rows is None else len(self.train_rows)
 
 
 def _plan(model, X, y, loss, optimizer, epochs, batch_size, validation_data, validation_split,
@@ -185,14 +203,14 @@ def _plan(model, X, y, loss, optimizer, epochs, batch_size, validation_data, val
         fail("shuffle", "True or False", shuffle, error=TypeError)
     callbacks = _check_callbacks(callbacks)
     X, targets = prepare_data(model, loss, X, y)
-    weights = sample_weights(loss, targets, model.n_outputs, class_weight, sample_weight,
-                             model.dtype)
+    weights = _on_model(model, sample_weights(loss, targets, model.n_outputs, class_weight,
+                                              sample_weight, model.dtype))
     if seed is not None:
         seed = check_int(seed, "seed", 0)
     split_rng = model.rng if seed is None else np.random.default_rng(seed)
     train_rows, validation = _validation_set(model, loss, X, targets, validation_data,
                                              validation_split, split_rng)
-    n_train = len(X) if train_rows is None else len(train_rows)
+    n_train = X.shape[0] if train_rows is None else len(train_rows)
     batch_size = min(check_int(n_train if batch_size is None else batch_size, "batch_size",
                                fix="Use 1 for per-sample SGD, or None for the full batch."),
                      n_train)
@@ -231,23 +249,27 @@ def _train_epoch(run: _Run, epoch: int, interrupt: _StopOnInterrupt) -> dict[str
     run.last_finite.take()  # the weights were checked finite at the end of the last epoch
     totals = _Totals()
     epoch_rng = run.model.rng if run.seed is None else np.random.default_rng([run.seed, epoch])
+    backend = model_backend(run.model)
     for batch, rows in enumerate(_batches(run.n_train, run.train_rows, run.batch_size,
-                                          run.shuffle, epoch_rng)):
-        y_batch = run.targets[rows]
-        outputs, value = train_step(run.model, run.loss, run.optimizer, run.X[rows], y_batch,
-                                    None if run.weights is None else run.weights[rows])
-        if not math.isfinite(value):
+                                          run.shuffle, epoch_rng, backend)):
+        y_batch = take_rows(run.targets, rows)
+        outputs, value = train_step(run.model, run.loss, run.optimizer,
+                                    take_rows(run.X, rows), y_batch,
+                                    None if run.weights is None else take_rows(run.weights, rows))
+        if isinstance(value, float) and not math.isfinite(value):
             _diverged(run, f"the loss became {value}",
                       f" at epoch {epoch + 1}, batch {batch + 1}")
         totals.add(value, outputs, y_batch, run.loss.task)
         for callback in run.callbacks:
-            callback.on_batch_end(batch, {"loss": value, "size": len(outputs)})
+            callback.on_batch_end(batch, {"loss": value, "size": outputs.shape[0]})
         if interrupt.requested:
             break
+    logs = totals.logs()  # for NumPy: sums of floats; elsewhere the one read from the device
+    if not math.isfinite(logs["loss"]):  # seen only now when the loss stayed on the device
+        _diverged(run, f"the loss became {logs['loss']}", f" during epoch {epoch + 1}")
     if not _weights_are_finite(run.model):  # the epoch's last update can overflow
         _diverged(run, "the weights became NaN or infinite",
                   f" at the end of epoch {epoch + 1}")
-    logs = totals.logs()
     if run.validation is not None:
         scores = _evaluate_prepared(run.model, run.loss, *run.validation)
         logs.update({f"val_{name}": score for name, score in scores.items()})
@@ -258,7 +280,8 @@ def _train_epoch(run: _Run, epoch: int, interrupt: _StopOnInterrupt) -> dict[str
 def _largest_product_flops(model: Any, batch_size: int) -> float:
     """2 n k m for the largest (n, k) @ (k, m) product of a training step: a batch times the
     largest weight matrix (see _threads.py for why it sets the BLAS threads)."""
-    largest = max((param.size for param, _ in model.parameters() if param.ndim == 2), default=0)
+    largest = max((math.prod(param.shape) for param, _ in model.parameters() if param.ndim == 2),
+                  default=0)
     return 2.0 * batch_size * largest
 
 
@@ -274,11 +297,12 @@ def train_step(
 ) -> tuple[np.ndarray, float]:
     """One gradient-descent step on a prepared batch; returns the outputs and the loss value.
 
-    A non-finite loss skips the update, so the caller can stop with the weights unharmed.
+    A non-finite loss (a float: NumPy) skips the update, so the caller can stop with the
+    weights unharmed; a loss on a device is not read here (see the module docstring).
     """
     outputs = model.forward(X_batch, training=True)
     value = loss.forward(outputs, y_batch, weights_batch)
-    if math.isfinite(value):
+    if not isinstance(value, float) or math.isfinite(value):
         model.backward(loss.backward(), input_grad=False)
         rows = model.gradient_rows() if hasattr(model, "gradient_rows") else None
         optimizer.step(model.parameters(), rows)
@@ -290,14 +314,17 @@ def train_on_batch(model: Any, X: Any, y: Any, *, loss: str | Loss | None = None
                    sample_weight: Any = None) -> dict[str, float]:
     """One gradient-descent step on (X, y), checked, for custom training loops; returns the
     batch's metrics. A step that makes the weights non-finite is undone, and raises."""
+    follow_data(model, X)
     loss, optimizer = _resolve_loss_and_optimizer(model, loss, optimizer)
     X, targets = prepare_data(model, loss, X, y)
-    weights = sample_weights(loss, targets, model.n_outputs, None, sample_weight, model.dtype)
+    weights = _on_model(model, sample_weights(loss, targets, model.n_outputs, None,
+                                              sample_weight, model.dtype))
     _claim_optimizer(optimizer, model)
     model.loss, model.optimizer = loss, optimizer
     before = _Snapshot(model, optimizer)
     with np.errstate(over="ignore", invalid="ignore"):
         outputs, value = train_step(model, loss, optimizer, X, targets, weights)
+    value = float(value)  # one step, reported: read from the device
     if math.isfinite(value) and not _weights_are_finite(model):
         before.restore()
         raise TrainingDivergedError(_divergence_message(
@@ -315,9 +342,11 @@ def evaluate(model: Any, X: Any, y: Any, *, loss: str | Loss | None = None,
              sample_weight: Any = None, batch_size: int = 1024) -> dict[str, float]:
     """{"loss": ..., "accuracy": ...} on (X, y), without training (accuracy for classifiers
     only)."""
+    follow_data(model, X)
     loss = resolve_loss(model, loss)
     X, targets = prepare_data(model, loss, X, y)
-    weights = sample_weights(loss, targets, model.n_outputs, None, sample_weight, model.dtype)
+    weights = _on_model(model, sample_weights(loss, targets, model.n_outputs, None,
+                                              sample_weight, model.dtype))
     return _evaluate_prepared(model, loss, X, targets, weights,
                               check_int(batch_size, "batch_size"))
 
@@ -335,11 +364,34 @@ def resolve_loss(model: Any, loss: str | Loss | None) -> Loss:
 
 def prepare_data(model: Any, loss: Loss, X: Any, y: Any,
                  names: tuple[str, str] = ("X", "y")) -> tuple[np.ndarray, np.ndarray]:
-    """Check X and y once and return them in the network's dtype (labels as int64)."""
+    """Check X and y once and return them in the network's dtype (labels as int64), on the
+    network's array library and device."""
     X = check_features(X, names[0], model.n_inputs, model.dtype)
     targets = loss.prepare_targets(y, model.n_outputs, model.dtype, names[1])
-    check_sample_count(targets, names[1], len(X), names[0])
-    return X, targets
+    check_sample_count(targets, names[1], X.shape[0], names[0])
+    backend = model_backend(model)
+    return backend.asarray(X), backend.asarray(targets)
+
+
+def model_backend(model: Any) -> Backend:
+    """The array library and device of a model's parameters (NumPy for a model that does not
+    say)."""
+    return getattr(model, "backend", NUMPY)
+
+
+def _on_model(model: Any, weights: np.ndarray | None) -> Any:
+    """Per-sample weights (or None) on the model's array library and device."""
+    return None if weights is None else model_backend(model).asarray(weights)
+
+
+def follow_data(model: Any, X: Any) -> None:
+    """Everything follows the data: given the arrays of another library (CuPy, PyTorch), a
+    network moves to that library and device (``model.to``), and computes and answers there.
+    NumPy arrays and array-likes go to wherever the network is."""
+    if library_of(X) is None or not hasattr(model, "to"):
+        return
+    if str(backend_of(X)) != str(model_backend(model)):
+        model.to(backend_of(X))
 
 
 def sample_weights(loss: Loss, targets: np.ndarray, n_outputs: int, class_weight: Any,
@@ -350,8 +402,9 @@ def sample_weights(loss: Loss, targets: np.ndarray, n_outputs: int, class_weight
     scikit-learn does; a dict {class: weight} sets them directly (missing classes get 1).
     """
     weights = None
+    targets = to_numpy(targets)  # the weights are worked out on the host, once
     if sample_weight is not None:
-        weights = np.asarray(sample_weight, dtype=np.float64)
+        weights = to_numpy(sample_weight).astype(np.float64)
         if weights.ndim != 1 or len(weights) != len(targets):
             fail("sample_weight", f"a 1-D array with one weight per sample ({len(targets)})",
                  sample_weight)
@@ -413,36 +466,39 @@ class _Totals:
         self.correct = 0
         self.compared = 0
 
-    def add(self, value: float, outputs: np.ndarray, targets: np.ndarray, task: str) -> None:
-        self.loss_sum += value * len(outputs)
-        self.samples += len(outputs)
+    def add(self, value: Any, outputs: np.ndarray, targets: np.ndarray, task: str) -> None:
+        """Add a batch; ``value`` is a float, or a 0-d array left on its device."""
+        self.loss_sum = self.loss_sum + value * outputs.shape[0]
+        self.samples += outputs.shape[0]
         if task in CLASSIFICATION_TASKS:
             predicted = predicted_labels(outputs, task)
-            self.correct += int(np.count_nonzero(predicted == _true_labels(targets, task)))
-            self.compared += predicted.size
+            self.correct = self.correct + count_true(predicted == _true_labels(targets, task))
+            self.compared += math.prod(predicted.shape)
 
     def logs(self) -> dict[str, float]:
-        logs = {"loss": self.loss_sum / self.samples}
+        logs = {"loss": float(self.loss_sum) / self.samples}
         if self.compared:
-            logs["accuracy"] = self.correct / self.compared
+            logs["accuracy"] = int(self.correct) / self.compared
         return logs
 
 
 def _evaluate_prepared(model: Any, loss: Loss, X: np.ndarray, targets: np.ndarray,
                        weights: np.ndarray | None, batch_size: int = 1024) -> dict[str, float]:
     totals = _Totals()
-    for start in range(0, len(X), batch_size):
-        rows = slice(start, start + batch_size)
-        outputs = model.forward(X[rows], training=False)
-        value = loss.forward(outputs, targets[rows], None if weights is None else weights[rows])
-        totals.add(value, outputs, targets[rows], loss.task)
+    for start in range(0, X.shape[0], batch_size):
+        rows = slice(start, min(start + batch_size, X.shape[0]))
+        outputs = model.forward(take_rows(X, rows), training=False)
+        value = loss.forward(outputs, take_rows(targets, rows),
+                             None if weights is None else take_rows(weights, rows))
+        totals.add(value, outputs, take_rows(targets, rows), loss.task)
     return totals.logs()
 
 
 def _true_labels(targets: np.ndarray, task: str) -> np.ndarray:
+    xp = namespace(targets)
     if task == "multiclass":
-        return targets if targets.ndim == 1 else targets.argmax(axis=1)
-    labels = (targets >= 0.5).astype(np.int64)
+        return targets if targets.ndim == 1 else xp.argmax(targets, axis=1)
+    labels = xp.astype(targets >= 0.5, xp.int64)
     return labels[:, 0] if labels.shape[1] == 1 else labels
 
 
@@ -468,16 +524,17 @@ def _class_weights(class_weight: Any, labels: np.ndarray, n_classes: int) -> np.
 
 
 def _batches(n_train: int, train_rows: np.ndarray | None, batch_size: int, shuffle: bool,
-             rng: np.random.Generator) -> Iterator[slice | np.ndarray]:
-    """Row selectors for one epoch: slices (views) in order, or index arrays when shuffled."""
+             rng: np.random.Generator, backend: Backend = NUMPY) -> Iterator[slice | np.ndarray]:
+    """Row selectors for one epoch: slices (views) in order, or index arrays when shuffled
+    (drawn on the host, and copied to the backend's device once per epoch)."""
     order = train_rows
     if shuffle and batch_size < n_train:
         order = rng.permutation(n_train if train_rows is None else train_rows)
+    if order is not None:
+        order = backend.asarray(order)
     for start in range(0, n_train, batch_size):
-        if order is None:
-            yield slice(start, start + batch_size)
-        else:
-            yield order[start:start + batch_size]
+        stop = min(start + batch_size, n_train)  # the standard leaves a stop past the end open
+        yield slice(start, stop) if order is None else order[start:stop]
 
 
 def _validation_set(model, loss, X, targets, validation_data, validation_split, rng):
@@ -495,14 +552,15 @@ def _validation_set(model, loss, X, targets, validation_data, validation_split, 
     if not validation_split:
         return None, None
     fraction = check_float(validation_split, "validation_split", 0.0, 1.0, high_inclusive=False)
-    n_validation = round(len(X) * fraction)
-    if not 1 <= n_validation < len(X):
+    n_samples = X.shape[0]
+    n_validation = round(n_samples * fraction)
+    if not 1 <= n_validation < n_samples:
         fail("validation_split", f"a fraction that leaves at least one sample on each side of "
-             f"the split of {len(X)} samples", validation_split)
-    shuffled = rng.permutation(len(X))
-    validation_rows = np.sort(shuffled[:n_validation])
+             f"the split of {n_samples} samples", validation_split)
+    shuffled = rng.permutation(n_samples)
+    validation_rows = model_backend(model).asarray(np.sort(shuffled[:n_validation]))
     train_rows = np.sort(shuffled[n_validation:])
-    return train_rows, (X[validation_rows], targets[validation_rows], None)
+    return train_rows, (take_rows(X, validation_rows), take_rows(targets, validation_rows), None)
 
 
 def _resolve_loss_and_optimizer(model, loss, optimizer) -> tuple[Loss, Optimizer]:
@@ -554,29 +612,35 @@ class _Snapshot:
 
     def take(self) -> None:
         params = [param for param, _ in self.model.parameters()]
-        if len(self.weights) != len(params):
-            self.weights = [param.copy() for param in params]
+        if [type(saved) for saved in self.weights] != [type(param) for param in params]:
+            self.weights = [_copy(param) for param in params]
         for saved, param in zip(self.weights, params, strict=True):
-            np.copyto(saved, param)
+            saved[...] = param
         self.steps = self.optimizer.steps
         for index, slots in self.optimizer.state.items():
             saved_slots = self.state.setdefault(index, {})
             for name, value in slots.items():
-                if name in saved_slots and saved_slots[name].shape == value.shape:
-                    np.copyto(saved_slots[name], value)
+                kept = saved_slots.get(name)
+                if kept is not None and kept.shape == value.shape and type(kept) is type(value):
+                    kept[...] = value
                 else:
-                    saved_slots[name] = value.copy()
+                    saved_slots[name] = _copy(value)
 
     def restore(self) -> None:
-        self.model.set_weights(self.weights)
+        for (param, _), saved in zip(self.model.parameters(), self.weights, strict=True):
+            param[...] = saved
         self.optimizer.steps = self.steps
         for index in list(self.optimizer.state):
             slots = self.optimizer.state[index]
             for name in list(slots):  # state created since the snapshot did not exist then
                 if name in self.state.get(index, {}):
-                    np.copyto(slots[name], self.state[index][name])
+                    slots[name][...] = self.state[index][name]
                 else:
                     del slots[name]
+
+
+def _copy(array: Any) -> Any:
+    return namespace(array).asarray(array, copy=True)
 
 
 def _weights_are_finite(model: Any) -> bool:
