@@ -10,6 +10,8 @@ CuPy and PyTorch-CUDA run only where a GPU is present.
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
 
 import numpy as np
 import pytest
@@ -429,3 +431,43 @@ def test_numpys_reductions_called_as_methods_are_numpys_functions_bit_for_bit(ax
                            getattr(np, name)(x, axis=axis, keepdims=keepdims), err_msg=name)
     assert_array_equal(xp.astype(x > 0, np.float32), np.astype(x > 0, np.float32))
     assert xp.astype(x, np.float32, copy=False) is x
+
+
+# ----------------------------------------------------------------------------------------------
+# The command line: nnscratch train --device
+
+
+def _train(device, folder, capsys):
+    from nnscratch.cli import main
+
+    code = main(["train", "--device", device, "--epochs", "4", "--layers", "32",
+                 "--no-plots", "--verbose", "0", "--out", str(folder)])
+    output = capsys.readouterr()
+    return code, output.out, output.err
+
+
+def test_train_on_another_device_gives_the_cpus_result(tmp_path, capsys):
+    results = {}
+    for device in ("cpu", "torch:cpu"):
+        code, out, _ = _train(device, tmp_path / device.replace(":", "-"), capsys)
+        assert code == 0, out
+        results[device] = float(out.strip().splitlines()[-1].split(": ")[1])
+        config = json.loads((tmp_path / device.replace(":", "-") / "config.json").read_text())
+        assert config["device"] == str(get_backend(device))
+    assert results["torch:cpu"] == pytest.approx(results["cpu"], abs=0.006)  # one test digit
+    loaded = ns.load(tmp_path / "torch-cpu" / "model.npz")  # saved as host arrays
+    assert loaded.backend == NUMPY
+
+
+@pytest.mark.parametrize("device, message", [
+    ("tpu", r"--device: device must be one of 'numpy', 'cuda'"),
+    pytest.param("cuda", r"--device: device 'cuda'.*(GPU|nnscratch\[)", marks=pytest.mark.skipif(
+        _gpu_reason("cuda") is None, reason="this machine has a GPU")),
+])
+def test_train_refuses_a_device_it_cannot_use_before_reading_data(tmp_path, capsys, device,
+                                                                   message):
+    code, _, err = _train(device, tmp_path / "run", capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert re.search(message, err), err
+    assert not (tmp_path / "run").exists()

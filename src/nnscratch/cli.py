@@ -40,6 +40,7 @@ from . import datasets, metrics, recipes, tabular
 from ._signals import StopSignals
 from ._version import __version__
 from .activations import ACTIVATIONS
+from .backend import BackendError, get_backend
 from .callbacks import EarlyStopping, GradientNormRecorder, History, ProgressLogger
 from .datasets import DataError
 from .gradcheck import gradient_errors
@@ -234,6 +235,11 @@ def build_parser() -> _Parser:
                             "(default: 0)")
     train.add_argument("--dtype", choices=("float32", "float64"), default=argparse.SUPPRESS,
                        help="(default: float32)")
+    train.add_argument("--device", default="cpu", metavar="DEVICE",
+                       help="where the equations run: cpu (NumPy), cuda (a GPU: CuPy if "
+                            "installed, else PyTorch), or cupy, torch:cpu, torch:cuda[:N] "
+                            "(default: cpu). A GPU pays from batch 256 up; per-sample "
+                            "training is faster on the CPU")
     train.add_argument("--out", type=Path, default=None,
                        help="the run folder (default: runs/<data>-<date>-<time>); it must not "
                             "hold files yet, unless --overwrite")
@@ -513,6 +519,10 @@ def _continued(previous: History, new: History) -> History:
 
 
 def run_train(arguments: argparse.Namespace) -> int:
+    try:  # before any data is read: a missing GPU is known at once
+        arguments.backend = get_backend(arguments.device)
+    except BackendError as error:
+        raise UsageError(f"--device: {error}") from None
     settle_train_options(arguments)
     folder = run_folder(arguments.out, data_label(arguments.data), arguments.overwrite)
     try:
@@ -540,13 +550,14 @@ def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
         log(f"{net.summary()}\ndata: {arguments.data} ({data.task}), {len(data.X_train)} "
             f"training samples ({validation_split:.0%} held out for validation), "
             f"{len(data.X_test)} test samples\noptimizer: {optimizer!r}, batch size "
-            f"{arguments.batch_size or 'full'}, {epochs} epochs"
+            f"{arguments.batch_size or 'full'}, {epochs} epochs, on {arguments.backend}"
             + (f" (continuing after epoch {arguments.initial_epoch})"
                if arguments.initial_epoch else ""))
     start = time.perf_counter()
     # fit handles signals while it runs (stop after the batch); around it, from here on, a
     # signal waits for the run to be saved
     with _DeferSignals() as deferred:
+        net.to(arguments.backend)  # the data follow the network there, once
         try:
             history = net.fit(data.X_train, data.y_train,
                               loss="cross_entropy" if classifier else "mse", optimizer=optimizer,
@@ -557,6 +568,7 @@ def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
         except KeyboardInterrupt:  # a second signal: stop at once, keep the best epoch so far
             history = _abandoned_history(net, best)
         seconds = time.perf_counter() - start
+        net.to("numpy")  # scored, explained and saved on the host
         this_run = len(history.epoch)
         history = _continued(arguments.previous, history)
         net.metadata.update(data.metadata)
@@ -566,7 +578,8 @@ def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
         config = {"command": "train", **data.config, **architecture_of(net),
                   "optimizer": repr(optimizer), "batch_size": arguments.batch_size,
                   "epochs": epochs, "validation_split": validation_split, "seed": arguments.seed,
-                  "dtype": net.dtype.name, "resumed_from": str(arguments.resume or ""),
+                  "dtype": net.dtype.name, "device": str(arguments.backend),
+                  "resumed_from": str(arguments.resume or ""),
                   "nnscratch_version": __version__, "seconds": round(seconds, 3),
                   "date": time.strftime("%Y-%m-%d %H:%M:%S"),
                   "epochs_run": len(history.epoch), "epochs_this_run": this_run,
