@@ -11,6 +11,7 @@ import time
 import bench_contention
 import bench_epoch
 import bench_full_batch
+import bench_gpu
 import bench_inference
 import bench_load
 import bench_memory
@@ -39,6 +40,7 @@ def main() -> None:
     goals += bench_contention.run(arguments.data_dir, rounds or 3)
     goals += bench_sklearn.run(arguments.data_dir, rounds or 3)
     goals += bench_play.run(rounds * 10 if rounds else 50)
+    goals += bench_gpu.run(arguments.data_dir, rounds or 3)  # nothing without a GPU
     print(f"\n{goals_table(goals)}\n\n(all benchmarks: {time.perf_counter() - start:.0f} s)")
 
 

@@ -83,9 +83,16 @@ NUMPY_NAMESPACE = _numpy_namespace()
 def namespace(array: Any) -> Any:
     """The array-API namespace of ``array``: NUMPY_NAMESPACE for a NumPy array (no other
     import), else array_api_compat's for the array's library."""
-    if type(array) is np.ndarray:
+    kind = type(array)
+    if kind is np.ndarray:
         return NUMPY_NAMESPACE
-    return _array_api_compat().array_namespace(array)
+    xp = _NAMESPACES.get(kind)
+    if xp is None:  # an array's namespace depends on its type alone: looked up once per type
+        xp = _NAMESPACES[kind] = _array_api_compat().array_namespace(array)
+    return xp
+
+
+_NAMESPACES: dict[type, Any] = {}
 
 
 def library_of(array: Any) -> str | None:
