@@ -471,3 +471,23 @@ def test_train_refuses_a_device_it_cannot_use_before_reading_data(tmp_path, caps
     assert len(err.strip().splitlines()) == 1
     assert re.search(message, err), err
     assert not (tmp_path / "run").exists()
+
+
+def test_the_tools_read_a_network_on_any_device(other):
+    from conftest import HAS_MATPLOTLIB
+
+    net = ns.MLP([64, 16, 10], seed=0, loss="cross_entropy").to(other)
+    host = ns.MLP([64, 16, 10], seed=0, loss="cross_entropy")
+    X, y, _, _ = _digits(8)
+    assert net.summary() == host.summary()
+    assert net.explain() == host.explain()
+    assert net.trace(X[:2], y[:2]) == host.trace(X[:2], y[:2])
+    assert all(type(weights) is np.ndarray for weights in net.get_weights())
+    twin = net.copy()
+    assert twin.backend == other and twin.layers[0].params["W"] is not net.layers[0].params["W"]
+    if HAS_MATPLOTLIB:
+        from nnscratch import plots
+
+        figure = plots.plot_activation_histograms(net, on(other, X))
+        assert len(figure.axes) == 1
+    assert net.backend == other  # reading it did not move it

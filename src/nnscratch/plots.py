@@ -20,6 +20,7 @@ import numpy as np
 from . import activations
 from ._validation import check_features, fail
 from .activations import ReLU
+from .backend import to_numpy
 from .callbacks import History
 from .layers import Dense
 
@@ -174,6 +175,7 @@ def plot_first_layer_weights(network: Sequential, n_units: int = 36,
 
     Each unit is scaled by its largest absolute weight (red +1, blue -1), and the units are
     tiled into one picture."""
+    network = network.on_host()
     first = next((layer for layer in network.layers if isinstance(layer, Dense)), None)
     if first is None:
         fail("network", "a network whose first parameter layer is Dense", network)
@@ -212,7 +214,8 @@ def plot_gradient_norms(norms: dict[str, list[float]], ax: Axes | None = None) -
 def plot_activation_histograms(network: Sequential, X: Any, bins: int = 50) -> Figure:
     """The distribution of each hidden activation layer's outputs on X, with the fraction of
     dead ReLUs (units that output 0 for every sample)."""
-    X = check_features(X, "X", network.n_inputs, network.dtype)
+    network = network.on_host()
+    X = check_features(to_numpy(X), "X", network.n_inputs, network.dtype)
     outputs = X
     panels = []
     for index, layer in enumerate(network.layers[:-1]):
