@@ -147,7 +147,9 @@ class Backend:
     def __str__(self) -> str:
         if self.library in ("numpy", "array_api_strict"):
             return self.library
-        return f"{self.library}:{self.device}"
+        if self.library == "cupy":
+            return f"cupy:{self.device.id}"
+        return f"torch:{self.device}"
 
 
 NUMPY = Backend("numpy")
