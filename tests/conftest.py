@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
+from nnscratch.backend import BackendError, get_backend
+
 settings.register_profile("nnscratch", deadline=None, max_examples=30, derandomize=True)
 settings.load_profile("nnscratch")
 
@@ -19,6 +21,50 @@ def pytest_collection_modifyitems(config, items):
     if os.environ.get("CI") and importlib.util.find_spec("torch") is None:
         raise pytest.UsageError("CI is set but torch is not installed: the reference tests "
                                 "would be skipped. Install torch==2.13.0 (see .ci/run).")
+
+
+# ---- the array libraries and devices the math runs on (see tests/test_backends.py) -------------
+
+def gpu_reason(spec: str) -> str | None:
+    """Why ``spec`` cannot run here (None: it can)."""
+    try:
+        get_backend(spec)
+    except BackendError as error:
+        return f"no GPU run: {str(error).split('. ')[0]}"
+    return None
+
+
+def _gpu_param(spec: str, module: str):
+    """A GPU backend: run where it can, else skipped with the reason."""
+    if importlib.util.find_spec(module) is None:
+        reason: str | None = f"no GPU run: {module} is not installed"
+    else:
+        reason = gpu_reason(spec)
+    return pytest.param(spec, marks=pytest.mark.skipif(reason is not None, reason=reason or ""))
+
+
+# array-api-strict and PyTorch are test dependencies: CI has both, so those cases always run
+BACKENDS = ["numpy", "array_api_strict", "torch:cpu", _gpu_param("cupy", "cupy"),
+            _gpu_param("torch:cuda", "torch")]
+OTHER_BACKENDS = BACKENDS[1:]
+
+
+@pytest.fixture(params=BACKENDS, scope="session")
+def backend(request):
+    """Each array library and device the math runs on (the GPUs' only where one is)."""
+    return get_backend(request.param)
+
+
+@pytest.fixture(params=OTHER_BACKENDS, scope="session")
+def other(request):
+    """A backend other than NumPy."""
+    return get_backend(request.param)
+
+
+def on(backend, array, dtype="float32"):
+    """``array`` on ``backend``, in ``dtype``."""
+    return backend.asarray(np.asarray(array), dtype)
+
 
 
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None

@@ -15,6 +15,7 @@ import re
 
 import numpy as np
 import pytest
+from conftest import gpu_reason, on
 from numpy.testing import assert_allclose, assert_array_equal
 
 import nnscratch as ns
@@ -31,45 +32,6 @@ from nnscratch.backend import (
 )
 from nnscratch.layers import Dense, Dropout
 from nnscratch.losses import LOSSES
-
-
-def _gpu_reason(spec: str) -> str | None:
-    """Why ``spec`` cannot run here (None: it can)."""
-    try:
-        get_backend(spec)
-    except BackendError as error:
-        return f"no GPU run: {str(error).split('. ')[0]}"
-    return None
-
-
-def _gpu_param(spec: str, module: str):
-    """A GPU backend: run where it can, else skipped with the reason."""
-    if importlib.util.find_spec(module) is None:
-        reason: str | None = f"no GPU run: {module} is not installed"
-    else:
-        reason = _gpu_reason(spec)
-    return pytest.param(spec, marks=pytest.mark.skipif(reason is not None, reason=reason or ""))
-
-
-# array-api-strict and PyTorch are test dependencies: CI has both, so those cases always run
-BACKENDS = ["numpy", "array_api_strict", "torch:cpu", _gpu_param("cupy", "cupy"),
-            _gpu_param("torch:cuda", "torch")]
-OTHER_BACKENDS = BACKENDS[1:]
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request):
-    return get_backend(request.param)
-
-
-@pytest.fixture(params=OTHER_BACKENDS)
-def other(request):
-    """A backend other than NumPy."""
-    return get_backend(request.param)
-
-
-def on(backend, array, dtype="float32"):
-    return backend.asarray(np.asarray(array), dtype)
 
 
 def standard_normal(shape, seed=0, dtype="float32"):
@@ -393,7 +355,7 @@ def test_a_bad_device_name_is_a_clear_error(spec, message):
         get_backend(spec)
 
 
-@pytest.mark.skipif(_gpu_reason("cuda") is None, reason="this machine has a GPU")
+@pytest.mark.skipif(gpu_reason("cuda") is None, reason="this machine has a GPU")
 @pytest.mark.parametrize("spec", ["cuda", "torch:cuda", "cupy", "torch:cuda:3"])
 def test_a_gpu_device_without_a_gpu_says_how_to_get_one(spec):
     with pytest.raises(BackendError, match=r"(GPU|nnscratch\[cuda12\]|nnscratch\[torch\])"):
@@ -462,7 +424,7 @@ def test_train_on_another_device_gives_the_cpus_result(tmp_path, capsys):
 @pytest.mark.parametrize("device, message", [
     ("tpu", r"--device: device must be one of 'numpy', 'cuda'"),
     pytest.param("cuda", r"--device: device 'cuda'.*(GPU|nnscratch\[)", marks=pytest.mark.skipif(
-        _gpu_reason("cuda") is None, reason="this machine has a GPU")),
+        gpu_reason("cuda") is None, reason="this machine has a GPU")),
 ])
 def test_train_refuses_a_device_it_cannot_use_before_reading_data(tmp_path, capsys, device,
                                                                    message):

@@ -22,9 +22,9 @@ def targets_for(loss, n_samples, n_outputs, rng):
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("loss", ["mse", "cross_entropy", "binary_cross_entropy"])
-def test_every_activation_with_every_loss_passes(activation, loss):
+def test_every_activation_with_every_loss_passes(activation, loss, backend):
     rng = np.random.default_rng(0)
-    net = ns.MLP([4, 6, 5, 3], activation=activation, seed=1)
+    net = ns.MLP([4, 6, 5, 3], activation=activation, seed=1).to(backend)
     X = rng.standard_normal((8, 4))
     errors = gradient_errors(net, X, targets_for(loss, 8, 3, rng), loss=loss)
     assert max(errors.values()) < 1e-6, errors

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import input_gradient_check
+from conftest import input_gradient_check, on
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 import nnscratch as ns
+from nnscratch.backend import to_numpy
 from nnscratch.layers import Dense, Dropout, Layer
 
 
@@ -20,21 +21,30 @@ def built_dense(in_features, out_features, seed=0, dtype=np.float64):
     return layer
 
 
-def test_dense_forward_is_x_times_w_plus_b():
-    layer = built_dense(3, 2)
+def built_dense_on(backend, in_features, out_features):
+    layer = built_dense(in_features, out_features)
+    host = {key: value.copy() for key, value in layer.params.items()}
+    layer.params = {key: on(backend, value, "float64") for key, value in host.items()}
+    return layer, host
+
+
+def test_dense_forward_is_x_times_w_plus_b(backend):
+    layer, host = built_dense_on(backend, 3, 2)
     x = np.arange(6.0).reshape(2, 3)
-    assert_allclose(layer.forward(x), x @ layer.params["W"] + layer.params["b"])
+    assert_allclose(to_numpy(layer.forward(on(backend, x, "float64"))),
+                    x @ host["W"] + host["b"])
 
 
-def test_dense_backward_gives_the_three_gradients_by_hand():
-    layer = built_dense(3, 2)
-    x = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]])
-    grad_output = np.array([[1.0, -2.0], [0.5, 4.0]])
-    layer.forward(x)
-    grad_input = layer.backward(grad_output)
-    assert_allclose(layer.grads["W"], x.T @ grad_output)
-    assert_allclose(layer.grads["b"], [1.5, 2.0])
-    assert_allclose(grad_input, grad_output @ layer.params["W"].T)
+@pytest.mark.parametrize("rows", [[0, 1], [1]])  # two samples, and one (NumPy's fast form)
+def test_dense_backward_gives_the_three_gradients_by_hand(backend, rows):
+    layer, host = built_dense_on(backend, 3, 2)
+    x = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]])[rows]
+    grad_output = np.array([[1.0, -2.0], [0.5, 4.0]])[rows]
+    layer.forward(on(backend, x, "float64"))
+    grad_input = layer.backward(on(backend, grad_output, "float64"))
+    assert_allclose(to_numpy(layer.grads["W"]), x.T @ grad_output)
+    assert_allclose(to_numpy(layer.grads["b"]), grad_output.sum(axis=0))
+    assert_allclose(to_numpy(grad_input), grad_output @ host["W"].T)
 
 
 @given(n_samples=st.integers(1, 5), in_features=st.integers(1, 6), out_features=st.integers(1, 6),

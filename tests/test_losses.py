@@ -6,16 +6,25 @@ import math
 
 import numpy as np
 import pytest
+from conftest import on
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 import nnscratch as ns
+from nnscratch.backend import to_numpy
 from nnscratch.gradcheck import numerical_gradient, relative_error
 from nnscratch.losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss, get_loss, one_hot
 
 
-def loss_gradient_error(loss: Loss, outputs, targets, weights=None) -> float:
+def loss_gradient_error(loss: Loss, outputs, targets, weights=None, backend=None) -> float:
+    """The relative error of the loss's gradient against central differences, in float64, on
+    ``backend`` (default: NumPy)."""
+    if backend is not None:
+        dtypes = {"i": "int64", "f": "float64"}
+        outputs = on(backend, outputs, "float64")
+        targets = on(backend, targets, dtypes[np.asarray(targets).dtype.kind])
+        weights = None if weights is None else on(backend, weights, "float64")
     loss.forward(outputs, targets, weights)
     analytic = loss.backward()
     numeric = numerical_gradient(lambda: loss.forward(outputs, targets, weights), outputs)
@@ -24,19 +33,20 @@ def loss_gradient_error(loss: Loss, outputs, targets, weights=None) -> float:
 
 # ---- values by hand ----------------------------------------------------------------------------
 
-def test_cross_entropy_value_is_log_sum_exp_minus_the_true_logit():
-    logits = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+def test_cross_entropy_value_is_log_sum_exp_minus_the_true_logit(backend):
+    logits = on(backend, [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]], "float64")
     expected = np.mean([math.log(math.exp(1) + math.exp(2) + math.exp(3)) - 1.0, math.log(3)])
-    assert CrossEntropy().forward(logits, np.array([0, 2])) == pytest.approx(expected)
+    value = CrossEntropy().forward(logits, on(backend, [0, 2], "int64"))
+    assert float(value) == pytest.approx(expected)
 
 
-def test_cross_entropy_gradient_is_p_minus_y_over_n():
+def test_cross_entropy_gradient_is_p_minus_y_over_n(backend):
     logits = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]])
     labels = np.array([2, 0])
     loss = CrossEntropy()
-    loss.forward(logits, labels)
+    loss.forward(on(backend, logits, "float64"), on(backend, labels, "int64"))
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    assert_allclose(loss.backward(), (probs - one_hot(labels, 3, np.float64)) / 2)
+    assert_allclose(to_numpy(loss.backward()), (probs - one_hot(labels, 3, np.float64)) / 2)
 
 
 def test_cross_entropy_labels_and_one_hot_agree():
@@ -48,20 +58,23 @@ def test_cross_entropy_labels_and_one_hot_agree():
     assert_allclose(by_label.backward(), by_row.backward())
 
 
-def test_mse_is_the_mean_over_samples_and_outputs():
+def test_mse_is_the_mean_over_samples_and_outputs(backend):
     outputs = np.array([[1.0, 2.0], [3.0, 5.0]])
     targets = np.array([[1.0, 0.0], [1.0, 1.0]])
     loss = MSE()
-    assert loss.forward(outputs, targets) == pytest.approx((0 + 4 + 4 + 16) / 4)
-    assert_allclose(loss.backward(), 2 * (outputs - targets) / 4)
+    value = loss.forward(on(backend, outputs, "float64"), on(backend, targets, "float64"))
+    assert float(value) == pytest.approx((0 + 4 + 4 + 16) / 4)
+    assert_allclose(to_numpy(loss.backward()), 2 * (outputs - targets) / 4)
 
 
-def test_binary_cross_entropy_matches_the_probability_form():
+def test_binary_cross_entropy_matches_the_probability_form(backend):
     logits = np.array([[-2.0], [0.3], [4.0]])
     targets = np.array([[0.0], [1.0], [1.0]])
     p = 1 / (1 + np.exp(-logits))
     expected = np.mean(-targets * np.log(p) - (1 - targets) * np.log(1 - p))
-    assert BinaryCrossEntropy().forward(logits, targets) == pytest.approx(expected)
+    value = BinaryCrossEntropy().forward(on(backend, logits, "float64"),
+                                         on(backend, targets, "float64"))
+    assert float(value) == pytest.approx(expected)
 
 
 def test_sample_weights_scale_each_samples_loss():
@@ -79,39 +92,39 @@ shapes = dict(n_samples=st.integers(1, 6), n_outputs=st.integers(2, 6), seed=st.
 
 
 @given(**shapes, weighted=st.booleans())
-def test_cross_entropy_gradient_with_labels(n_samples, n_outputs, seed, weighted):
+def test_cross_entropy_gradient_with_labels(backend, n_samples, n_outputs, seed, weighted):
     rng = np.random.default_rng(seed)
     logits = rng.standard_normal((n_samples, n_outputs))
     labels = rng.integers(0, n_outputs, n_samples)
     weights = rng.random(n_samples) if weighted else None
-    assert loss_gradient_error(CrossEntropy(), logits, labels, weights) < 1e-6
+    assert loss_gradient_error(CrossEntropy(), logits, labels, weights, backend=backend) < 1e-6
 
 
 @given(**shapes)
-def test_cross_entropy_gradient_with_soft_targets(n_samples, n_outputs, seed):
+def test_cross_entropy_gradient_with_soft_targets(backend, n_samples, n_outputs, seed):
     rng = np.random.default_rng(seed)
     logits = rng.standard_normal((n_samples, n_outputs))
     soft = rng.random((n_samples, n_outputs))
     soft /= soft.sum(axis=1, keepdims=True)
-    assert loss_gradient_error(CrossEntropy(), logits, soft) < 1e-6
+    assert loss_gradient_error(CrossEntropy(), logits, soft, backend=backend) < 1e-6
 
 
 @given(**shapes, weighted=st.booleans())
-def test_binary_cross_entropy_gradient(n_samples, n_outputs, seed, weighted):
+def test_binary_cross_entropy_gradient(backend, n_samples, n_outputs, seed, weighted):
     rng = np.random.default_rng(seed)
     logits = rng.standard_normal((n_samples, n_outputs))
     targets = rng.random((n_samples, n_outputs))
     weights = rng.random(n_samples) if weighted else None
-    assert loss_gradient_error(BinaryCrossEntropy(), logits, targets, weights) < 1e-6
+    assert loss_gradient_error(BinaryCrossEntropy(), logits, targets, weights, backend=backend) < 1e-6
 
 
 @given(**shapes, weighted=st.booleans())
-def test_mse_gradient(n_samples, n_outputs, seed, weighted):
+def test_mse_gradient(backend, n_samples, n_outputs, seed, weighted):
     rng = np.random.default_rng(seed)
     outputs = rng.standard_normal((n_samples, n_outputs))
     targets = rng.standard_normal((n_samples, n_outputs))
     weights = rng.random(n_samples) if weighted else None
-    assert loss_gradient_error(MSE(), outputs, targets, weights) < 1e-6
+    assert loss_gradient_error(MSE(), outputs, targets, weights, backend=backend) < 1e-6
 
 
 # ---- extreme logits: finite values, no warnings ------------------------------------------------

@@ -65,6 +65,10 @@ class Sequential:
         What the outputs mean, for predict before any fit; fit(loss=...) sets it too.
     """
 
+    # where the parameters live (see to()); a network is built, and loads, on NumPy, and a
+    # class attribute also gives it to networks pickled before there was a choice
+    backend: Backend = NUMPY
+
     def __init__(self, layers: Sequence[Layer], seed: int | None = None,
                  dtype: Any = "float32", loss: str | Loss | None = None):
         if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)) or not layers:
@@ -88,7 +92,6 @@ class Sequential:
         self.seed = (int(np.random.SeedSequence().entropy) if seed is None  # type: ignore[arg-type]
                      else check_int(seed, "seed", minimum=0))
         self.rng = np.random.default_rng(self.seed)
-        self.backend: Backend = NUMPY  # the weights are drawn on the host: see to()
         self.n_inputs, self.n_outputs = self._check_sizes()
         for layer, next_layer in zip(self.layers, [*self.layers[1:], None], strict=True):
             if isinstance(layer, Dense):
