@@ -1,7 +1,7 @@
 """This checkout against an earlier commit, on the CPU: is the NumPy path any slower?
 
-Each version runs in its own Python process (its ``src`` first on the path), in turn: A B A B
-..., so a slow spell of the machine hits both alike. Every process times each workload three
+Each version runs in its own Python process (its ``src`` first on the path), in turn: A B B A
+A B ..., so a slow spell of the machine hits both alike and neither always goes first. Every process times each workload three
 times after a warm-up and keeps the fastest; the table gives each workload's median seconds
 per version, their ratio (this / earlier: below 1 is faster) and the spread of the per-round
 ratios.
@@ -92,8 +92,11 @@ def main() -> None:
         subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
         versions = {"this checkout": REPO / "src", arguments.rev: Path(folder) / "src"}
         rounds: dict[str, list[dict[str, float]]] = {name: [] for name in versions}
-        for _ in range(arguments.rounds):
-            for name, src in versions.items():
+        for round_number in range(arguments.rounds):
+            order = list(versions.items())
+            if round_number % 2:  # A B, B A, A B, ...: neither version always goes first
+                order.reverse()
+            for name, src in order:
                 rounds[name].append(run_version(src, arguments.data_dir))
     mine, theirs = rounds["this checkout"], rounds[arguments.rev]
     print(f"this checkout vs {arguments.rev}, {arguments.rounds} alternating rounds "

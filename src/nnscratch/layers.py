@@ -23,7 +23,7 @@ from ._validation import all_finite, check_float, check_int, fail
 from .backend import backend_of, namespace, numpy_dtype
 from .init import INITIALIZERS, Initializer, get_initializer
 
-# The one-sample fast forms gather rows when at most this share of the inputs is non-zero
+# The one-sample fast forms work on rows when at most this share of the inputs is non-zero
 # (per-sample MNIST, 3,000 rows: 256 us a sample at 0.5, 233 at 0.3, 290 at 0.2).
 SPARSE_INPUTS = 0.3
 
@@ -106,6 +106,7 @@ class Dense(Layer):
     def __init__(self, in_features: int, out_features: int, init: str | Initializer | None = None):
         super().__init__()
         self.input_rows: np.ndarray | None = None  # the fast forms' non-zero input rows
+        self.input_values: np.ndarray | None = None  # and the input on them, (1, rows)
         self.written_rows: np.ndarray | None = None  # rows of grads["W"] written last (None: all)
         self.in_features = check_int(in_features, "in_features")
         self.out_features = check_int(out_features, "out_features")
@@ -148,17 +149,18 @@ class Dense(Layer):
 
     # The fast forms, for one sample (per-sample SGD). An input with mostly zero features (an
     # MNIST image is 81% black pixels) meets only the rows of W where it is not zero:
-    #     z = x W + b = x[rows] W[rows] + b          dL/dW = x.T g is zero outside those rows
-    # so the forward pass reads, and the gradient writes, a fifth of W; ``grad_rows`` tells the
-    # optimizer which rows of dL/dW can be non-zero. The gradient array stays complete.
+    #     dL/dW = x.T g is zero outside the rows where x is not zero
+    # so the gradient writes, and plain SGD updates, a fifth of W; ``grad_rows`` tells the
+    # optimizer which rows of dL/dW can be non-zero. The gradient array stays complete. The
+    # forward pass keeps z = x W + b: for one MNIST sample the matrix-vector product over all
+    # of W (18.6 us) is as fast as gathering the rows, x[rows] W[rows] (19.9 us).
 
     def forward_fast(self, x: np.ndarray) -> np.ndarray:
-        """z = x[rows] W[rows] + b over the rows where the one sample x is not zero."""
-        if np.count_nonzero(x) > SPARSE_INPUTS * x.shape[1]:  # counted before any index
-            return x @ self.params["W"] + self.params["b"]  # array is built: cheaper
-        rows = np.flatnonzero(x[0])
-        self.input_rows = rows
-        return x[:, rows] @ self.params["W"][rows] + self.params["b"]
+        """z = x W + b, noting the rows where the one sample x is not zero, and x on them."""
+        if np.count_nonzero(x) <= SPARSE_INPUTS * x.shape[1]:  # counted before any index
+            self.input_rows = np.flatnonzero(x[0])
+            self.input_values = x[:, self.input_rows]  # (1, rows): x on those rows
+        return x @ self.params["W"] + self.params["b"]
 
     def backward_fast(self, grad_output: np.ndarray, input_grad: bool = True
                       ) -> np.ndarray | None:
@@ -172,7 +174,7 @@ class Dense(Layer):
                 grad_weights[...] = 0.0
             else:
                 grad_weights[self.written_rows] = 0.0
-            grad_weights[rows] = self.inputs[0, rows, None] * grad_output  # dL/dW = x.T g
+            grad_weights[rows] = self.input_values.T * grad_output  # dL/dW = x.T g, on rows
         self.grad_rows, self.written_rows = {"W": rows}, rows
         self.grads["b"] = grad_output.sum(axis=0)  # dL/db = g
         return grad_output @ self.params["W"].T if input_grad else None  # dL/dx = g W.T
