@@ -1,10 +1,10 @@
 """This checkout against an earlier commit, on the CPU: is the NumPy path any slower?
 
 Each version runs in its own Python process (its ``src`` first on the path), in turn: A B B A
-A B ..., so a slow spell of the machine hits both alike and neither always goes first. Every process times each workload three
-times after a warm-up and keeps the fastest; the table gives each workload's median seconds
-per version, their ratio (this / earlier: below 1 is faster) and the spread of the per-round
-ratios.
+A B ..., so a slow spell of the machine hits both alike and neither always goes first. Every
+process times each workload three times after a warm-up and keeps the fastest; the table gives
+each workload's median seconds per version, their ratio (this / earlier: below 1 is faster)
+and the spread of the per-round ratios.
 
 Workloads (softmax cross-entropy, seed 0, one BLAS thread as fit chooses for these sizes):
     epoch         one MNIST epoch, 784-200-200-10, batch 64, SGD lr 0.01 (20,000 rows)
