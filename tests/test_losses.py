@@ -215,3 +215,11 @@ def test_a_loss_called_the_way_users_call_it(loss, targets):
     with pytest.raises(ValueError, match="targets"):
         loss(logits, targets[:2])
 
+
+
+def test_a_loss_called_with_lists_computes_in_float32_and_float64_arrays_in_float64():
+    loss = CrossEntropy()
+    loss([[1.0, 2.0], [0.5, 0.0]], [1, 0])
+    assert loss.backward().dtype == np.float32
+    loss(np.array([[1.0, 2.0]]), [1])
+    assert loss.backward().dtype == np.float64

@@ -230,9 +230,9 @@ def one_hot(labels: np.ndarray, n_classes: int, dtype: Any = np.float32) -> np.n
 
 def _float_dtype(outputs: Any) -> np.dtype:
     """float64 for float64 outputs, float32 for anything else."""
-    dtype = getattr(outputs, "dtype", None)
+    dtype = getattr(outputs, "dtype", None)  # None for a list: float32
     try:
-        is_float64 = numpy_dtype(dtype) == np.float64
+        is_float64 = dtype is not None and numpy_dtype(dtype) == np.float64
     except TypeError:
         is_float64 = False
     return np.dtype(np.float64 if is_float64 else np.float32)

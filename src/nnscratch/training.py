@@ -488,9 +488,10 @@ def _evaluate_prepared(model: Any, loss: Loss, X: np.ndarray, targets: np.ndarra
     for start in range(0, X.shape[0], batch_size):
         rows = slice(start, min(start + batch_size, X.shape[0]))
         outputs = model.forward(take_rows(X, rows), training=False)
-        value = loss.forward(outputs, take_rows(targets, rows),
+        batch_targets = take_rows(targets, rows)
+        value = loss.forward(outputs, batch_targets,
                              None if weights is None else take_rows(weights, rows))
-        totals.add(value, outputs, take_rows(targets, rows), loss.task)
+        totals.add(value, outputs, batch_targets, loss.task)
     return totals.logs()
 
 
