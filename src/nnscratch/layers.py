@@ -87,10 +87,10 @@ class Dense(Layer):
     The articles write one sample as a column, a = W' x + b with W' of shape (out, in); with
     one sample per row the same sum is z = x W + b, W = W'.T.
 
-    For one sample (per-sample SGD) in NumPy, ``forward_fast`` and ``backward_fast`` use only
-    the rows of W where the sample is not zero, and compute dL/dW as an outer product;
-    benchmarks/bench_fast_paths.py measures them against the plain lines and the tests check
-    they agree. ``fast = False`` (on the class or one layer) uses the plain lines alone.
+    For one sample (per-sample SGD) in NumPy, ``backward_fast`` computes dL/dW as an outer
+    product, written only on the rows of W where the sample is not zero (``forward_fast``
+    notes them); benchmarks/bench_fast_paths.py measures them against the plain lines and the
+    tests check they agree. ``fast = False`` (on the class or one layer) uses the plain lines alone.
 
     Parameters
     ----------
