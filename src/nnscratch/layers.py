@@ -106,7 +106,7 @@ class Dense(Layer):
     def __init__(self, in_features: int, out_features: int, init: str | Initializer | None = None):
         super().__init__()
         self.input_rows: np.ndarray | None = None  # the fast forms' non-zero input rows
-        self.input_values: np.ndarray | None = None  # and the input on them, (1, rows)
+        self.input_values = np.zeros((1, 0))  # and the input on them (while input_rows is set)
         self.written_rows: np.ndarray | None = None  # rows of grads["W"] written last (None: all)
         self.in_features = check_int(in_features, "in_features")
         self.out_features = check_int(out_features, "out_features")
