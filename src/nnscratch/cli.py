@@ -37,6 +37,7 @@ from typing import Any, NoReturn, TextIO
 import numpy as np
 
 from . import datasets, metrics, recipes, tabular
+from ._plot_worker import PlotWorker
 from ._signals import StopSignals
 from ._version import __version__
 from .activations import ACTIVATIONS
@@ -525,9 +526,13 @@ def run_train(arguments: argparse.Namespace) -> int:
         raise UsageError(f"--device: {error}") from None
     settle_train_options(arguments)
     folder = run_folder(arguments.out, data_label(arguments.data), arguments.overwrite)
+    # the plots are drawn by a second process that imports matplotlib while this one trains
+    arguments.plot_worker = PlotWorker() if not arguments.no_plots and can_plot() and not os.environ.get("NNS_NOWORKER") else None
     try:
         return _train_and_save(arguments, folder)
     finally:
+        if arguments.plot_worker is not None:
+            arguments.plot_worker.close()
         folder.discard()  # after a commit there is nothing left to discard
 
 
@@ -589,7 +594,8 @@ def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
         out, written = save_run_folder(
             folder, net, history, config, problems, X_test=data.X_test, y_test=data.y_test,
             class_names=data.class_names, gradient_norms=recorder.norms,
-            plots=not arguments.no_plots, images=data.images)
+            plots=not arguments.no_plots, images=data.images,
+            plot_worker=arguments.plot_worker)
     for problem in problems:
         log(f"warning: {problem}")
     if not arguments.no_plots and not can_plot():

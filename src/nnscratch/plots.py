@@ -169,17 +169,14 @@ def plot_confusion_matrix(matrix: Any, class_names: Sequence[str] | None = None,
     return ax
 
 
-def plot_first_layer_weights(network: Sequential, n_units: int = 36,
+def plot_first_layer_weights(network: Sequential | np.ndarray, n_units: int = 36,
                              image_shape: tuple[int, int] | None = None) -> Figure:
     """Each first-layer unit's incoming weights drawn as an image: what the unit looks for.
 
-    Each unit is scaled by its largest absolute weight (red +1, blue -1), and the units are
-    tiled into one picture."""
-    network = network.on_host()
-    first = next((layer for layer in network.layers if isinstance(layer, Dense)), None)
-    if first is None:
-        fail("network", "a network whose first parameter layer is Dense", network)
-    weights = first.params["W"]
+    ``network`` is a network whose first parameter layer is Dense, or that layer's weights
+    W (in_features, units). Each unit is scaled by its largest absolute weight (red +1, blue
+    -1), and the units are tiled into one picture."""
+    weights = network if isinstance(network, np.ndarray) else first_layer_weights(network)
     shape = image_shape or _square_shape(weights.shape[0])
     n_units = min(n_units, weights.shape[1])
     columns = math.ceil(math.sqrt(n_units))
@@ -192,6 +189,14 @@ def plot_first_layer_weights(network: Sequential, n_units: int = 36,
     ax.set_axis_off()
     figure.suptitle("First-layer weights (red positive, blue negative)")
     return figure
+
+
+def first_layer_weights(network: Sequential) -> np.ndarray:
+    """The weights W (in_features, units) of a network's first Dense layer, on the host."""
+    first = next((layer for layer in network.layers if isinstance(layer, Dense)), None)
+    if first is None:
+        fail("network", "a network whose first parameter layer is Dense", network)
+    return to_numpy(first.params["W"])
 
 
 def plot_gradient_norms(norms: dict[str, list[float]], ax: Axes | None = None) -> Axes:

@@ -29,6 +29,7 @@ import math
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +161,7 @@ def save_run(folder: str | os.PathLike, network: Sequential, history: History,
              y_test: np.ndarray | None = None, class_names: list[str] | None = None,
              gradient_norms: dict[str, list[float]] | None = None,
              plots: bool = True, problems: list[str] | None = None,
-             images: bool | None = None) -> list[Path]:
+             images: bool | None = None, plot_worker: Any = None) -> list[Path]:
     """Write the run's files into ``folder`` (which must exist); return the files written.
 
     The model, history and config come first; a plot that fails is left out and described in
@@ -168,6 +169,8 @@ def save_run(folder: str | os.PathLike, network: Sequential, history: History,
     GradientNormRecorder recorded during training. Write into a RunFolder's ``path`` and
     commit it, so the run appears only when complete. ``images`` says whether the rows are
     square images (for the image plots); None guesses from a square number of inputs.
+    ``plot_worker`` (a _plot_worker.PlotWorker) draws the plots in a second process while
+    this one writes the report; if it fails, they are drawn here.
     """
     folder = Path(folder)
     record = {"history": history.history, "epochs": history.epoch,
@@ -179,11 +182,17 @@ def save_run(folder: str | os.PathLike, network: Sequential, history: History,
     written.append(_write_text(folder / "config.json", json.dumps(config, indent=2)))
     if images is None:
         images = math.isqrt(network.n_inputs) ** 2 == network.n_inputs
+    problems = problems if problems is not None else []
+    inputs = plot_inputs(network, history, X_test, y_test, class_names, gradient_norms,
+                         images) if plots and can_plot() else None
+    # handed to the worker first, so that it draws while this process writes the rest
+    submitted = inputs is not None and plot_worker is not None \
+        and plot_worker.submit(folder, inputs)
     written.append(_write_text(folder / "report.html", _report(
         folder, network, history, config, X_test, y_test, class_names, gradient_norms, images)))
-    if plots and can_plot():
-        written += _save_plots(folder, network, history, X_test, y_test, class_names,
-                               gradient_norms, problems if problems is not None else [], images)
+    if inputs is not None:
+        drawn = plot_worker.result(problems) if submitted else None
+        written += drawn if drawn is not None else draw_plots(folder, inputs, problems)
     return written
 
 
@@ -308,27 +317,75 @@ def _history_csv(history: History) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _save_plots(folder: Path, network: Sequential, history: History,
-                X_test: np.ndarray | None, y_test: np.ndarray | None,
-                class_names: list[str] | None,
-                gradient_norms: dict[str, list[float]] | None, problems: list[str],
-                is_image: bool) -> list[Path]:
-    from . import plots
+@dataclass
+class PlotInputs:
+    """What a run's plots show, as arrays, lists and names: all that drawing them needs, so
+    that another process can draw them (``save``, ``load``: an .npz without pickle, and JSON).
+    """
 
-    drawings: dict[str, Any] = {"history.png": lambda: plots.plot_history(history)}
+    history: dict[str, list[float]]
+    X_test: np.ndarray | None = None  # the test rows, for the grid of images
+    y_test: np.ndarray | None = None
+    predicted: np.ndarray | None = None  # a classifier's labels for X_test
+    n_classes: int = 0
+    class_names: list[str] | None = None
+    first_weights: np.ndarray | None = None  # W (in, units) of the first Dense, for images
+    gradient_norms: dict[str, list[float]] | None = None
+    is_image: bool = False
+
+    ARRAYS = ("X_test", "y_test", "predicted", "first_weights")
+
+    def save(self, folder: Path) -> None:
+        arrays = {name: getattr(self, name) for name in self.ARRAYS
+                  if getattr(self, name) is not None}
+        atomic_write(folder / "arrays.npz", lambda file: np.savez(file, **arrays))
+        rest = {name: value for name, value in vars(self).items() if name not in self.ARRAYS}
+        atomic_write_text(folder / "inputs.json", json.dumps(rest))
+
+    @classmethod
+    def load(cls, folder: Path) -> PlotInputs:
+        with np.load(folder / "arrays.npz", allow_pickle=False) as arrays:
+            loaded = {name: arrays[name] for name in arrays.files}
+        return cls(**json.loads((folder / "inputs.json").read_text(encoding="utf-8")), **loaded)
+
+
+def plot_inputs(network: Sequential, history: History, X_test: np.ndarray | None,
+                y_test: np.ndarray | None, class_names: list[str] | None,
+                gradient_norms: dict[str, list[float]] | None, is_image: bool) -> PlotInputs:
+    """What the run's plots need from the network and the test data (predictions, weights)."""
+    inputs = PlotInputs(history.history, gradient_norms=gradient_norms or None,
+                        class_names=class_names, is_image=is_image)
     if X_test is not None and y_test is not None and len(X_test) and network.loss is not None \
             and network.loss.task == "multiclass":
-        predicted = network.predict(X_test)
-        matrix = confusion_matrix(y_test, predicted, n_classes=network.n_outputs)
-        drawings["confusion_matrix.png"] = \
-            lambda: plots.plot_confusion_matrix(matrix, class_names).figure
+        inputs.predicted = network.predict(X_test)
+        inputs.y_test, inputs.n_classes = np.asarray(y_test), network.n_outputs
         if is_image:
-            drawings["predictions.png"] = lambda: plots.plot_prediction_grid(
-                X_test, y_test, predicted, class_names)
+            inputs.X_test = X_test
     if is_image and network.n_inputs > 4:
-        drawings["first_layer_weights.png"] = lambda: plots.plot_first_layer_weights(network)
-    if gradient_norms:
-        drawings["gradient_norms.png"] = lambda: plots.plot_gradient_norms(gradient_norms).figure
+        from .plots import first_layer_weights
+
+        inputs.first_weights = first_layer_weights(network)
+    return inputs
+
+
+def draw_plots(folder: Path, inputs: PlotInputs, problems: list[str]) -> list[Path]:
+    """Draw the run's plots into ``folder``; a plot that fails is described in ``problems``."""
+    from . import plots
+
+    drawings: dict[str, Any] = {"history.png": lambda: plots.plot_history(inputs.history)}
+    if inputs.predicted is not None and inputs.y_test is not None:
+        matrix = confusion_matrix(inputs.y_test, inputs.predicted, n_classes=inputs.n_classes)
+        drawings["confusion_matrix.png"] = \
+            lambda: plots.plot_confusion_matrix(matrix, inputs.class_names).figure
+        if inputs.X_test is not None:
+            drawings["predictions.png"] = lambda: plots.plot_prediction_grid(
+                inputs.X_test, inputs.y_test, inputs.predicted, inputs.class_names)
+    if inputs.first_weights is not None:
+        drawings["first_layer_weights.png"] = \
+            lambda: plots.plot_first_layer_weights(inputs.first_weights)
+    if inputs.gradient_norms:
+        drawings["gradient_norms.png"] = \
+            lambda: plots.plot_gradient_norms(inputs.gradient_norms).figure
     written = []
     for name, draw in drawings.items():
         try:
