@@ -18,6 +18,7 @@ import bench_memory
 import bench_per_sample
 import bench_play
 import bench_sklearn
+import bench_startup
 from common import goals_table, machine
 
 
@@ -40,6 +41,7 @@ def main() -> None:
     goals += bench_contention.run(arguments.data_dir, rounds or 3)
     goals += bench_sklearn.run(arguments.data_dir, rounds or 3)
     goals += bench_play.run(rounds * 10 if rounds else 50)
+    goals += bench_startup.run(rounds or 5)
     goals += bench_gpu.run(arguments.data_dir, rounds or 3)  # nothing without a GPU
     print(f"\n{goals_table(goals)}\n\n(all benchmarks: {time.perf_counter() - start:.0f} s)")
 

@@ -527,7 +527,8 @@ def run_train(arguments: argparse.Namespace) -> int:
     settle_train_options(arguments)
     folder = run_folder(arguments.out, data_label(arguments.data), arguments.overwrite)
     # the plots are drawn by a second process that imports matplotlib while this one trains
-    arguments.plot_worker = PlotWorker() if not arguments.no_plots and can_plot() and not os.environ.get("NNS_NOWORKER") else None
+    arguments.plot_worker = PlotWorker() if not arguments.no_plots and can_plot() \
+        and os.environ.get("NNSCRATCH_PLOT_WORKER", "1").strip() != "0" else None
     try:
         return _train_and_save(arguments, folder)
     finally:
