@@ -62,7 +62,7 @@ class PlotWorker:
                        "inputs": str(self.inputs_folder)}
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError, TypeError):  # TypeError: something JSON cannot hold
             return False
         return True
 

@@ -354,7 +354,7 @@ def plot_inputs(network: Sequential, history: History, X_test: np.ndarray | None
                 gradient_norms: dict[str, list[float]] | None, is_image: bool) -> PlotInputs:
     """What the run's plots need from the network and the test data (predictions, weights)."""
     inputs = PlotInputs(history.history, gradient_norms=gradient_norms or None,
-                        class_names=class_names, is_image=is_image)
+                        class_names=class_names, is_image=bool(is_image))
     if X_test is not None and y_test is not None and len(X_test) and network.loss is not None \
             and network.loss.task == "multiclass":
         inputs.predicted = network.predict(X_test)
