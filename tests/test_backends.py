@@ -453,3 +453,27 @@ def test_the_tools_read_a_network_on_any_device(other):
         figure = plots.plot_activation_histograms(net, on(other, X))
         assert len(figure.axes) == 1
     assert net.backend == other  # reading it did not move it
+
+
+def test_train_on_batch_and_evaluate_follow_the_data_too(other):
+    X, y, X_test, y_test = _digits()
+    net = ns.MLP([64, 16, 10], seed=0)
+    logs = net.train_on_batch(on(other, X[:32]), on(other, y[:32], "int64"),
+                              loss="cross_entropy", optimizer="sgd")
+    assert net.backend == other and isinstance(logs["loss"], float)
+    twin = ns.MLP([64, 16, 10], seed=0)
+    expected = twin.train_on_batch(X[:32], y[:32], loss="cross_entropy", optimizer="sgd")
+    assert logs["loss"] == pytest.approx(expected["loss"], rel=1e-5)
+    scores = net.evaluate(on(other, X_test), on(other, y_test, "int64"))
+    assert scores == pytest.approx(twin.evaluate(X_test, y_test), rel=1e-4)
+
+
+def test_a_torch_tensor_that_requires_grad_is_data_like_any_other():
+    torch = pytest.importorskip("torch")
+    X, y, X_test, _ = _digits()
+    inputs = torch.tensor(X, requires_grad=True)
+    net = ns.MLP([64, 16, 10], seed=0)
+    net.fit(inputs, torch.tensor(y), loss="cross_entropy", epochs=1, verbose=0)
+    outputs = net.predict_proba(torch.tensor(X_test, requires_grad=True))
+    assert not outputs.requires_grad
+    assert all(not param.requires_grad for param, _ in net.parameters())

@@ -121,6 +121,8 @@ def check_features(
 def _check_library_features(X: Any, name: str, n_features: int | None, dtype: Any) -> Any:
     """check_features for a CuPy, PyTorch or array-API-strict array, without leaving its device
     (only the finiteness verdict is read back)."""
+    if library_of(X) == "torch":
+        X = X.detach()  # nnscratch computes its own gradients: no autograd graph is kept
     xp = namespace(X)
     if xp.isdtype(X.dtype, "complex floating"):
         fail(name, "an array of real numbers", X, error=TypeError)
