@@ -22,7 +22,7 @@ A ``Backend`` is a library and a device, named as ``Sequential.to`` and ``--devi
     "cupy", "cupy:1"         CuPy on a CUDA GPU
     "torch:cpu"              PyTorch tensors on the CPU
     "torch:cuda", "torch:cuda:1"
-    "cuda"                   CuPy if it is installed, else PyTorch, on the first GPU
+    "cuda", "cuda:1"         CuPy if it is installed, else PyTorch, on the first (or Nth) GPU
     "array_api_strict"       the standard's reference library (for checking code)
 
 Random numbers are never drawn here: weights, dropout masks and shuffles come from the
@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 LIBRARIES = ("numpy", "cupy", "torch", "array_api_strict")
-EXAMPLES = "'numpy', 'cuda', 'cupy', 'torch:cpu', 'torch:cuda' or 'array_api_strict'"
+EXAMPLES = "'numpy', 'cuda[:N]', 'cupy[:N]', 'torch:cpu', 'torch:cuda[:N]' or 'array_api_strict'"
 
 
 class BackendError(ValueError):
@@ -177,12 +177,12 @@ def get_backend(spec: str | Backend) -> Backend:
     if name == "array_api_strict":
         module = _import("array_api_strict", "array-api-strict", name)
         return Backend(name, module.Device("CPU_DEVICE"))
-    if name == "cuda":
+    if library == "cuda":  # "cuda" or "cuda:N"
         if importlib.util.find_spec("cupy") is not None:
-            return Backend("cupy", _cupy_device(name, "0"))
+            return Backend("cupy", _cupy_device(name, device or "0"))
         if importlib.util.find_spec("torch") is not None:
-            return Backend("torch", _torch_device(name, "cuda"))
-        raise BackendError("device 'cuda' needs CuPy or PyTorch with CUDA, and neither is "
+            return Backend("torch", _torch_device(name, name))
+        raise BackendError(f"device {name!r} needs CuPy or PyTorch with CUDA, and neither is "
                            "installed. Install one: pip install 'nnscratch[cuda12]' (CuPy for "
                            "CUDA 12) or pip install 'nnscratch[torch]'; or use device 'cpu'.")
     if library == "cupy":

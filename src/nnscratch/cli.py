@@ -237,8 +237,8 @@ def build_parser() -> _Parser:
     train.add_argument("--dtype", choices=("float32", "float64"), default=argparse.SUPPRESS,
                        help="(default: float32)")
     train.add_argument("--device", default="cpu", metavar="DEVICE",
-                       help="where the equations run: cpu (NumPy), cuda (a GPU: CuPy if "
-                            "installed, else PyTorch), or cupy, torch:cpu, torch:cuda[:N] "
+                       help="where the equations run: cpu (NumPy), cuda[:N] (a GPU: CuPy if "
+                            "installed, else PyTorch), or cupy[:N], torch:cpu, torch:cuda[:N] "
                             "(default: cpu). A GPU pays from batch 256 up; per-sample "
                             "training is faster on the CPU")
     train.add_argument("--out", type=Path, default=None,
