@@ -230,12 +230,6 @@ def count_true(mask: Any) -> Any:
     return xp.sum(xp.astype(mask, xp.int64))
 
 
-def is_finite(array: Any) -> bool:
-    """Whether every element of a float array is finite (one device-to-host read)."""
-    xp = namespace(array)
-    return bool(xp.all(xp.isfinite(array)))
-
-
 # ----------------------------------------------------------------------------------------------
 # Helpers
 
