@@ -68,11 +68,16 @@ def break_the_inputs(self, folder):
     (folder / "inputs.json").write_text("{}")
 
 
-@pytest.mark.parametrize("failure", ["dead before the request", "fails on the request",
-                                     "too slow"])
+@pytest.mark.parametrize("failure", ["no temporary folder", "dead before the request",
+                                     "fails on the request", "too slow"])
 def test_whatever_happens_to_the_worker_the_run_has_its_plots(trained, tmp_path, monkeypatch,
                                                               failure):
     net, history, X_test, y_test, norms = trained
+    if failure == "no temporary folder":
+        def refuse(**options):
+            raise OSError("no space left on device")
+
+        monkeypatch.setattr(_plot_worker.tempfile, "mkdtemp", refuse)
     worker = PlotWorker()
     if failure == "dead before the request":
         worker.process.kill()
@@ -92,7 +97,7 @@ def test_whatever_happens_to_the_worker_the_run_has_its_plots(trained, tmp_path,
     assert set(PLOT_FILES_OF_A_CLASSIFIER) <= {path.name for path in written}
     for name in PLOT_FILES_OF_A_CLASSIFIER:
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert worker.process.poll() is not None  # ended, not left behind
+    assert worker.process is None or worker.process.poll() is not None  # not left behind
 
 
 def test_closing_ends_a_waiting_worker():

@@ -40,21 +40,24 @@ class PlotWorker:
     """The parent's handle: ``submit`` the inputs, then ``result``; ``close`` always."""
 
     def __init__(self) -> None:
-        self.inputs_folder = Path(tempfile.mkdtemp(prefix="nnscratch-plots-"))
+        self.inputs_folder: Path | None = None
+        self.process: subprocess.Popen[str] | None = None
         package_root = str(Path(__file__).resolve().parents[1])  # this nnscratch, not another
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
             filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-        try:
-            self.process: subprocess.Popen[str] | None = subprocess.Popen(
+        try:  # no temporary folder or no process: no worker, the plots are drawn here
+            self.inputs_folder = Path(tempfile.mkdtemp(prefix="nnscratch-plots-"))
+            self.process = subprocess.Popen(
                 [sys.executable, "-m", "nnscratch._plot_worker"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                 env=environment, start_new_session=True)
         except OSError:
-            self.process = None
+            pass
 
     def submit(self, folder: Path, inputs: PlotInputs) -> bool:
         """Ask the worker to draw ``inputs`` into ``folder``; False if it cannot take it."""
-        if self.process is None or self.process.poll() is not None or self.process.stdin is None:
+        if self.process is None or self.process.poll() is not None or self.process.stdin is None \
+                or self.inputs_folder is None:
             return False
         try:
             inputs.save(self.inputs_folder)
@@ -95,7 +98,8 @@ class PlotWorker:
                 if stream is not None:
                     with contextlib.suppress(OSError):  # a broken pipe: nothing to flush
                         stream.close()
-        shutil.rmtree(self.inputs_folder, ignore_errors=True)
+        if self.inputs_folder is not None:
+            shutil.rmtree(self.inputs_folder, ignore_errors=True)
 
 
 def _warm_up() -> None:
