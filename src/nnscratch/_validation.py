@@ -130,7 +130,7 @@ def _check_library_features(X: Any, name: str, n_features: int | None, dtype: An
         fail(name, "an array of numbers", X, error=TypeError)
     _check_matrix_shape(X, name, n_features)
     array = xp.astype(X, backend_of(X).dtype(dtype), copy=False)
-    if not bool(xp.all(xp.isfinite(array))):
+    if not all_finite(array):
         bad = int(xp.sum(xp.astype(~xp.isfinite(array), xp.int64)))
         raise ValueError(
             f"{name} must contain only finite numbers; got {bad} NaN or infinite value(s) in an "

@@ -126,6 +126,8 @@ class Backend:
     def asarray(self, array: Any, dtype: Any = None) -> Any:
         """``array`` (NumPy, or any supported library) on this backend; no copy when it is
         already there. ``dtype`` is a NumPy dtype or its name."""
+        if self.is_numpy and dtype is None and type(array) is np.ndarray:
+            return array  # the common case (NumPy to NumPy, e.g. every dropout mask): as is
         library = library_of(array)
         if library is not None and (library != self.library
                                     or str(_device(array)) != str(self.device)):
@@ -157,6 +159,8 @@ NUMPY = Backend("numpy")
 
 def backend_of(array: Any) -> Backend:
     """The backend an array lives on; NUMPY for anything that is not another library's array."""
+    if type(array) is np.ndarray:
+        return NUMPY
     library = library_of(array)
     if library is None:
         return NUMPY

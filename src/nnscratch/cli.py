@@ -527,17 +527,18 @@ def run_train(arguments: argparse.Namespace) -> int:
     settle_train_options(arguments)
     folder = run_folder(arguments.out, data_label(arguments.data), arguments.overwrite)
     # the plots are drawn by a second process that imports matplotlib while this one trains
-    arguments.plot_worker = PlotWorker() if not arguments.no_plots and can_plot() \
+    plot_worker = PlotWorker() if not arguments.no_plots and can_plot() \
         and os.environ.get("NNSCRATCH_PLOT_WORKER", "1").strip() != "0" else None
     try:
-        return _train_and_save(arguments, folder)
+        return _train_and_save(arguments, folder, plot_worker)
     finally:
-        if arguments.plot_worker is not None:
-            arguments.plot_worker.close()
+        if plot_worker is not None:
+            plot_worker.close()
         folder.discard()  # after a commit there is nothing left to discard
 
 
-def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
+def _train_and_save(arguments: argparse.Namespace, folder: RunFolder,
+                    plot_worker: PlotWorker | None) -> int:
     data = load_training_data(arguments)
     classifier = data.task == "classification"
     epochs = arguments.epochs or DEFAULT_EPOCHS.get(arguments.data, 100)
@@ -596,7 +597,7 @@ def _train_and_save(arguments: argparse.Namespace, folder: RunFolder) -> int:
             folder, net, history, config, problems, X_test=data.X_test, y_test=data.y_test,
             class_names=data.class_names, gradient_norms=recorder.norms,
             plots=not arguments.no_plots, images=data.images,
-            plot_worker=arguments.plot_worker)
+            plot_worker=plot_worker)
     for problem in problems:
         log(f"warning: {problem}")
     if not arguments.no_plots and not can_plot():

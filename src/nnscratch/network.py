@@ -297,9 +297,6 @@ class Sequential:
         for layer in self.layers:
             layer.params = {key: backend.asarray(value) for key, value in layer.params.items()}
             layer.grads = {key: backend.asarray(value) for key, value in layer.grads.items()}
-            layer.grad_rows = {}
-            if isinstance(layer, Dense):
-                layer.input_rows = layer.written_rows = None
         if self.optimizer is not None:
             self.optimizer.state = {index: {name: backend.asarray(array)
                                             for name, array in slots.items()}
