@@ -135,8 +135,9 @@ class Sequential:
                 for index, layer in enumerate(self.layers) for key in layer.params]
 
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(param, grad) pairs for the optimizer, in a fixed order."""
-        return [(param, grad) for _, param, grad in self.named_parameters()]
+        """(param, grad) pairs for the optimizer, in the order of named_parameters()."""
+        return [(layer.params[key], layer.grads[key])
+                for layer in self.layers for key in layer.params]
 
     def gradient_rows(self) -> list[np.ndarray | None]:
         """For each parameter of parameters(), the rows outside which its gradient is zero
