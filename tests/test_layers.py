@@ -82,6 +82,26 @@ def test_dense_fast_backward_equals_the_plain_equations(n_samples, input_grad):
         assert fast_dx is None and plain_dx is None
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_one_sample_backward_takes_a_gradient_of_another_dtype_as_the_plain_lines_do(sparse):
+    """A float32 layer given float64 dL/dz (a custom loss, say): the one-sample forms must
+    not fail on writing into float32 arrays, and must give what the batch lines give."""
+    rng = np.random.default_rng(3)
+    x = sparse_sample(rng, 30, 0.1) if sparse else rng.standard_normal((1, 30)).astype(np.float32)
+    grad_output = rng.standard_normal((1, 4))  # float64
+    results = {}
+    for fast in (False, True):
+        layer = built_dense(30, 4, dtype=np.float32)
+        layer.fast = fast
+        layer.forward(x)
+        results[fast] = (layer.backward(grad_output), dict(layer.grads))
+    (plain_dx, plain), (fast_dx, fast) = results[False], results[True]
+    assert_allclose(fast_dx, plain_dx, rtol=1e-6)
+    assert_allclose(fast["W"], x.T.astype(np.float64) @ grad_output, rtol=1e-6, atol=1e-7)
+    assert_allclose(fast["W"], plain["W"], rtol=1e-6, atol=1e-7)
+    assert_allclose(fast["b"], grad_output[0], rtol=1e-6)
+
+
 def test_dense_params_and_grads_share_keys_shapes_and_dtype():
     layer = Dense(4, 3)
     layer.initialize(np.random.default_rng(0), np.float32)
