@@ -87,4 +87,4 @@ def run(data_dir: str | None, rounds: int, rows: int = 3000) -> list[Goal]:
 
 
 if __name__ == "__main__":
-    bench_main(run, __doc__, rounds=3)
+    bench_main(run, __doc__, rounds=7)

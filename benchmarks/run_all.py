@@ -33,7 +33,7 @@ def main() -> None:
     print(f"machine: {machine()}\n")
     goals = []
     goals += bench_epoch.run(arguments.data_dir, rounds or 5)
-    goals += bench_per_sample.run(arguments.data_dir, rounds or 3)
+    goals += bench_per_sample.run(arguments.data_dir, rounds or 7)
     goals += bench_full_batch.run(rounds or 5)
     goals += bench_inference.run(arguments.data_dir, rounds or 21)
     goals += bench_memory.run(arguments.data_dir)
