@@ -216,25 +216,37 @@ def sparse_sample(rng, n_features, share):
     return x
 
 
-def test_one_sample_fast_forms_equal_the_plain_equations_through_sparse_and_dense_inputs():
-    """The fast forms touch only the rows where a one-sample input is non-zero; the forward
-    output, every gradient and dL/dx must still equal the plain lines, including when a dense
-    sample, a batch, or a sample with other non-zero rows came before."""
+@pytest.mark.parametrize("row_sparse", [False, True])
+def test_one_sample_fast_forms_equal_the_plain_equations_through_sparse_and_dense_inputs(
+        row_sparse):
+    """The one-sample forms, with row-sparse gradients (as fit uses them for plain SGD) or
+    without: the forward output, dL/db and dL/dx must equal the plain lines, and dL/dW too,
+    complete or as the rows it keeps (zero on every other row), whatever came before: a
+    dense sample, a batch, a sample with other non-zero rows, an all-zero sample."""
     rng = np.random.default_rng(0)
     fast, plain = built_dense(40, 6, dtype=np.float32), built_dense(40, 6, dtype=np.float32)
     plain.fast = False
+    fast.row_sparse_grads = row_sparse
     inputs = [sparse_sample(rng, 40, 0.1), sparse_sample(rng, 40, 0.2),
-              rng.standard_normal((1, 40)).astype(np.float32),  # dense: the plain route
+              rng.standard_normal((1, 40)).astype(np.float32),  # dense: the complete route
               sparse_sample(rng, 40, 0.1), rng.standard_normal((3, 40)).astype(np.float32),
               sparse_sample(rng, 40, 0.05), np.zeros((1, 40), dtype=np.float32)]
+    kept_sparse = 0
     for x in inputs:
         g = rng.standard_normal((len(x), 6)).astype(np.float32)
         assert_allclose(fast.forward(x), plain.forward(x), rtol=1e-5, atol=1e-6)
         assert_allclose(fast.backward(g), plain.backward(g), rtol=1e-5, atol=1e-6)
-        assert_allclose(fast.grads["W"], x.T @ g, rtol=1e-5, atol=1e-7)
         assert_allclose(fast.grads["b"], g.sum(axis=0), rtol=1e-5)
         rows = fast.grad_rows.get("W")
-        if rows is not None:  # the promise the optimizer relies on: zero outside these rows
-            outside = np.setdiff1d(np.arange(40), rows)
-            assert not fast.grads["W"][outside].any()
-            assert len(x) == 1 and len(rows) <= 0.3 * 40
+        if rows is None:
+            assert_allclose(fast.grads["W"], x.T @ g, rtol=1e-5, atol=1e-7)
+            continue
+        kept_sparse += 1
+        assert row_sparse and len(x) == 1 and len(rows) <= 0.3 * 40
+        outside = np.setdiff1d(np.arange(40), rows)
+        assert not x[0, outside].any()  # every row left out has a zero gradient
+        assert_allclose(fast.grads["W"], (x.T @ g)[rows], rtol=1e-5, atol=1e-7)
+        fast.complete_grads()
+        assert fast.grad_rows == {} and fast.grads["W"].shape == (40, 6)
+        assert_allclose(fast.grads["W"], x.T @ g, rtol=1e-5, atol=1e-7)
+    assert kept_sparse == (5 if row_sparse else 0)  # the four sparse samples and the zeros

@@ -170,20 +170,33 @@ def test_get_optimizer_never_drops_a_learning_rate():
         optim.get_optimizer(adam, lr=0.5)
 
 
-def test_sgd_on_the_rows_of_a_row_sparse_gradient_equals_the_full_update():
+@pytest.mark.parametrize("make", [
+    lambda: optim.SGD(lr=0.1),  # updates the rows alone
+    lambda: optim.SGD(lr=0.1, momentum=0.9),  # decays every row: gets the gradient in full
+    lambda: optim.SGD(lr=0.1, weight_decay=0.01), lambda: optim.Adam(lr=0.01),
+    lambda: optim.RMSProp(lr=0.01), lambda: optim.AdamW(lr=0.01),
+])
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_row_sparse_gradient_gives_the_update_of_the_complete_one(make, fast):
+    """grad_rows marks a gradient that holds only some rows (the others zero): every
+    optimizer, fast or plain, must move the parameter as the complete gradient would."""
     rng = np.random.default_rng(1)
-    param = rng.standard_normal((8, 3))
-    grad = np.zeros((8, 3))
-    rows = np.array([1, 4, 6])
-    grad[rows] = rng.standard_normal((3, 3))
-    full, sparse = param.copy(), param.copy()
-    optim.SGD(lr=0.1).step([(full, grad)])
-    optim.SGD(lr=0.1).step([(sparse, grad)], grad_rows=[rows])
-    assert_array_equal(sparse, full)
-    momentum = optim.SGD(lr=0.1, momentum=0.9)  # decays every row: must not take the shortcut
-    assert not momentum.skips_zero_rows()
-    moved = param.copy()
-    momentum.step([(moved, grad)], grad_rows=[rows])
-    expected = param.copy()
-    optim.SGD(lr=0.1, momentum=0.9).step([(expected, grad)])
-    assert_array_equal(moved, expected)
+    start = rng.standard_normal((8, 3))
+    full, sparse = start.copy(), start.copy()
+    full_optimizer, sparse_optimizer = make(), make()
+    sparse_optimizer.fast = fast
+    for rows in ([1, 4, 6], [0, 4], [7]):
+        rows = np.array(rows)
+        grad_rows = rng.standard_normal((len(rows), 3))
+        complete = np.zeros((8, 3))
+        complete[rows] = grad_rows
+        full_optimizer.step([(full, complete)])
+        sparse_optimizer.step([(sparse, grad_rows)], grad_rows=[rows])
+        assert_allclose(sparse, full, rtol=1e-12, atol=1e-15)
+    assert not np.array_equal(full, start)
+    plain_sgd = make()
+    assert plain_sgd.skips_zero_rows() == (type(plain_sgd) is optim.SGD
+                                           and not plain_sgd.momentum
+                                           and not plain_sgd.weight_decay)
+
+

@@ -118,6 +118,77 @@ def test_per_sample_fit_is_the_loop_of_single_steps():
     assert_same_weights(by_fit, by_hand)
 
 
+def sparse_rows(n_samples=60, n_features=30, seed=0):
+    """Samples that are 85% zeros, like MNIST images, with labels of 3 classes."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features)).astype(np.float32)
+    X[rng.random(X.shape) < 0.85] = 0.0
+    return X, rng.integers(0, 3, n_samples)
+
+
+class GradientWatch(ns.callbacks.Callback):
+    """Notes, after every step, whether the first layer kept its gradient row-sparse, and
+    checks that named_parameters() gives complete gradients all the same."""
+
+    def __init__(self):
+        self.row_sparse = []
+
+    def on_batch_end(self, batch, logs=None):
+        self.row_sparse.append("W" in self.model.layers[0].grad_rows)
+        for name, param, grad in self.model.named_parameters():
+            assert grad.shape == param.shape, name
+
+
+@pytest.mark.parametrize("make_optimizer, row_sparse", [
+    (lambda: ns.SGD(lr=0.05), True),
+    (lambda: ns.SGD(lr=0.05, momentum=0.9), False),
+    (lambda: ns.Adam(lr=0.01), False),
+])
+def test_per_sample_fit_on_sparse_inputs_equals_the_plain_lines(make_optimizer, row_sparse,
+                                                                monkeypatch):
+    """Mostly-zero samples take the one-sample forms, and with plain SGD row-sparse gradients:
+    two epochs must end on the weights, gradient norms and last gradients of the plain lines
+    (every fast form off), and the fit must leave no gradient row-sparse behind."""
+    X, y = sparse_rows()
+    results = []
+    for fast in (True, False):
+        monkeypatch.setattr(ns.Dense, "fast", fast)
+        monkeypatch.setattr(ns.optim.Optimizer, "fast", fast)
+        net, watch = ns.MLP([30, 12, 3], seed=2), GradientWatch()
+        norms = ns.callbacks.GradientNormRecorder(include_biases=True)
+        net.fit(X, y, loss="cross_entropy", optimizer=make_optimizer(), epochs=2,
+                batch_size=1, seed=0, callbacks=[watch, norms])
+        results.append((net, watch, norms))
+    (fast_net, fast_watch, fast_norms), (plain_net, plain_watch, plain_norms) = results
+    assert any(fast_watch.row_sparse) == row_sparse and not any(plain_watch.row_sparse)
+    for mine, theirs in zip(fast_net.get_weights(), plain_net.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+    for name, values in plain_norms.norms.items():
+        np.testing.assert_allclose(fast_norms.norms[name], values, rtol=1e-4, atol=1e-6)
+    for fast_layer, plain_layer in zip(fast_net.layers, plain_net.layers, strict=True):
+        assert fast_layer.grad_rows == {} and getattr(fast_layer, "row_sparse_grads", False) is False
+        for key, grad in plain_layer.grads.items():
+            assert fast_layer.grads[key].shape == grad.shape
+            np.testing.assert_allclose(fast_layer.grads[key], grad, rtol=1e-4, atol=1e-6)
+
+
+def test_a_fit_stopped_by_an_error_leaves_no_gradient_row_sparse():
+    class Fails(ns.callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            if batch == 7:
+                raise RuntimeError("stop here")
+
+    X, y = sparse_rows()
+    net = ns.MLP([30, 12, 3], seed=2)
+    with pytest.raises(RuntimeError, match="stop here"):
+        net.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.05), epochs=1, batch_size=1,
+                seed=0, callbacks=[Fails()])
+    first = net.layers[0]
+    assert first.row_sparse_grads is False and first.grad_rows == {}
+    assert first.grads["W"].shape == first.params["W"].shape
+    assert np.count_nonzero(first.grads["W"]) > 0  # the last step's gradient, written out
+
+
 def test_full_batch_fit_is_one_step_on_all_the_data():
     X, y = blobs(20)
     by_fit, by_hand = ns.MLP([2, 5, 3], seed=1), ns.MLP([2, 5, 3], seed=1)

@@ -225,6 +225,14 @@ def take_rows(array: Any, rows: Any) -> Any:
     return namespace(array).take(array, rows, axis=0)
 
 
+def complete_rows(values: np.ndarray, rows: np.ndarray, n_rows: int) -> np.ndarray:
+    """A row-sparse array written out: ``values`` on ``rows``, zero on every other of ``n_rows``
+    rows (NumPy; the row-sparse gradients of layers.py exist only there)."""
+    complete = np.zeros((n_rows, *values.shape[1:]), dtype=values.dtype)
+    complete[rows] = values
+    return complete
+
+
 def count_true(mask: Any) -> Any:
     """How many elements of a boolean array are True: an int for NumPy, else a 0-d array on
     the device (read it with int() only where it is reported, so no step waits for the GPU)."""

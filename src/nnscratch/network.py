@@ -38,7 +38,16 @@ import numpy as np
 from . import explain, serialization, training
 from ._validation import FLOAT_DTYPES, check_choice, check_features, check_float, check_int, fail
 from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, get_activation, sigmoid, softmax
-from .backend import NUMPY, Backend, get_backend, library_of, namespace, take_rows, to_numpy
+from .backend import (
+    NUMPY,
+    Backend,
+    complete_rows,
+    get_backend,
+    library_of,
+    namespace,
+    take_rows,
+    to_numpy,
+)
 from .callbacks import History
 from .init import Initializer, zeros
 from .layers import Dense, Dropout, Layer
@@ -130,18 +139,20 @@ class Sequential:
         return grad
 
     def named_parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
-        """(name, param, grad) for every parameter, named "<layer index>.<key>", e.g. "0.W"."""
-        return [(f"{index}.{key}", layer.params[key], layer.grads[key])
+        """(name, param, grad) for every parameter, named "<layer index>.<key>", e.g. "0.W";
+        grad is the complete gradient (a row-sparse one, see layers.py, written out)."""
+        return [(f"{index}.{key}", layer.params[key], _complete_gradient(layer, key))
                 for index, layer in enumerate(self.layers) for key in layer.params]
 
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(param, grad) pairs for the optimizer, in the order of named_parameters()."""
+        """(param, grad) pairs for the optimizer, in the order of named_parameters(); a
+        gradient may be row-sparse (gradient_rows() tells which, see layers.py)."""
         return [(layer.params[key], layer.grads[key])
                 for layer in self.layers for key in layer.params]
 
     def gradient_rows(self) -> list[np.ndarray | None]:
-        """For each parameter of parameters(), the rows outside which its gradient is zero
-        (None: any row), as the layers report them after backward."""
+        """For each gradient of parameters(), the rows it holds if it is row-sparse (None: it
+        is complete), as the layers report them after backward."""
         return [getattr(layer, "grad_rows", {}).get(key)
                 for layer in self.layers for key in layer.params]
 
@@ -413,6 +424,13 @@ def load(path: str | os.PathLike) -> Sequential:
     else that keeps it from loading (see serialization.py for every check).
     """
     return serialization.read(path, Sequential.from_config)
+
+
+def _complete_gradient(layer: Layer, key: str) -> np.ndarray:
+    """layer.grads[key], written out in full if the layer keeps it row-sparse."""
+    rows = getattr(layer, "grad_rows", {}).get(key)
+    grad = layer.grads[key]
+    return grad if rows is None else complete_rows(grad, rows, layer.params[key].shape[0])
 
 
 def _backward(layer: Layer, grad_output: np.ndarray, input_grad: bool) -> np.ndarray | None:

@@ -7,9 +7,9 @@ by the pair's position, and ``state_dict()`` / ``load_state_dict()`` save and re
 Each ``update`` is its equations, one line each. Two fast forms sit beside them, kept because
 benchmarks/bench_fast_paths.py measures them worth it (an in-place SGD step saved nothing and was
 dropped): ``Adam.adam_step_fast`` works in place through per-parameter scratch arrays (10-18% of
-an MNIST epoch), and ``SGD.update_rows`` updates only the rows a one-sample gradient can change
-(part of the one-sample path that halves per-sample SGD). The tests check both forms against
-the plain lines, against steps derived by hand and against torch.optim.
+an MNIST epoch), and ``SGD.update_rows`` updates only the rows of a row-sparse gradient (part
+of the one-sample path that more than halves per-sample SGD). The tests check both forms
+against the plain lines, against steps derived by hand and against torch.optim.
 
 In order of increasing complexity (eta = lr, lambda = weight_decay, t = step count):
 
@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_choice, check_float, check_int
-from .backend import backend_of, namespace, to_numpy
+from .backend import backend_of, complete_rows, namespace, to_numpy
 
 ParamsAndGrads = Iterable[tuple[np.ndarray, np.ndarray]]
 
@@ -63,18 +63,21 @@ class Optimizer:
              grad_rows: Sequence[np.ndarray | None] | None = None) -> None:
         """Update every parameter in place from its gradient.
 
-        ``grad_rows`` (optional, one entry per parameter) names the rows outside which a
-        gradient is known to be zero (None: any row), as a one-sample Dense layer reports
-        them; an optimizer whose update of a zero-gradient row is nothing (plain SGD) updates
-        only those rows.
+        ``grad_rows`` (optional, one entry per parameter) marks a row-sparse gradient, as a
+        one-sample Dense layer keeps it (see layers.py): ``grad`` then holds only the rows
+        ``grad_rows[index]`` of the gradient, the others being zero (None: ``grad`` is
+        complete). An optimizer whose update of a zero-gradient row is nothing (plain SGD)
+        updates only those rows; any other gets the gradient written out in full.
         """
         self.steps += 1
         for index, (param, grad) in enumerate(params_and_grads):
             rows = None if grad_rows is None else grad_rows[index]
-            if rows is not None and self.fast and self.skips_zero_rows():
+            if rows is None:
+                self.update(index, param, grad)
+            elif self.fast and self.skips_zero_rows():
                 self.update_rows(index, param, grad, rows)
             else:
-                self.update(index, param, grad)
+                self.update(index, param, complete_rows(grad, rows, param.shape[0]))
 
     def skips_zero_rows(self) -> bool:
         """Whether a row whose gradient is zero is left unchanged by ``update``."""
@@ -82,7 +85,8 @@ class Optimizer:
 
     def update_rows(self, index: int, param: np.ndarray, grad: np.ndarray,
                     rows: np.ndarray) -> None:
-        """``update`` on the given rows only (the others have zero gradient)."""
+        """``update`` of the given rows only, from their gradient ``grad`` (the other rows
+        have zero gradient)."""
         raise NotImplementedError(f"{type(self).__name__} updates every row")
 
     def update(self, index: int, param: np.ndarray, grad: np.ndarray) -> None:
@@ -171,9 +175,9 @@ class SGD(Optimizer):
         return not self.momentum and not self.weight_decay
 
     def update_rows(self, index, param, grad, rows) -> None:
-        """theta <- theta - eta g on the rows where g can be non-zero: the same update, as
-        theta - eta 0 = theta on every other row."""
-        param[rows] -= self.lr * grad[rows]
+        """theta <- theta - eta g on the rows where g can be non-zero (``grad`` holds them):
+        the same update, as theta - eta 0 = theta on every other row."""
+        param[rows] -= self.lr * grad  # theta[rows] <- theta[rows] - eta g[rows]
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}

@@ -146,16 +146,20 @@ def fit(
     # Overflow warnings are silenced because a blow-up is caught where it matters, at the loss
     # and the weights, and reported with the epoch, the batch and a fix (TrainingDivergedError).
     threads = training_threads(_largest_product_flops(model, run.batch_size))
-    with _StopOnInterrupt() as interrupt, np.errstate(over="ignore", invalid="ignore"), \
-            blas_threads(threads):
-        for epoch in range(run.initial_epoch, run.epochs):
-            logs = _train_epoch(run, epoch, interrupt)
-            for callback in run.callbacks:
-                callback.on_epoch_end(epoch, logs)
-            if interrupt.requested:
-                model.stop_reason = "interrupted"
-            if interrupt.requested or model.stop_training:
-                break
+    _row_sparse_gradients(model, run.optimizer.fast and run.optimizer.skips_zero_rows())
+    try:
+        with _StopOnInterrupt() as interrupt, np.errstate(over="ignore", invalid="ignore"), \
+                blas_threads(threads):
+            for epoch in range(run.initial_epoch, run.epochs):
+                logs = _train_epoch(run, epoch, interrupt)
+                for callback in run.callbacks:
+                    callback.on_epoch_end(epoch, logs)
+                if interrupt.requested:
+                    model.stop_reason = "interrupted"
+                if interrupt.requested or model.stop_training:
+                    break
+    finally:
+        _row_sparse_gradients(model, False)
     run.history.stop_signal = interrupt.signal_number  # also one after the last epoch's check
     for callback in run.callbacks:
         callback.on_train_end()
@@ -275,6 +279,16 @@ def _train_epoch(run: _Run, epoch: int, interrupt: _StopOnInterrupt) -> dict[str
         logs.update({f"val_{name}": score for name, score in scores.items()})
     logs["lr"] = run.optimizer.lr
     return logs
+
+
+def _row_sparse_gradients(model: Any, enabled: bool) -> None:
+    """Let the model's Dense layers keep one-sample gradients row-sparse (for an optimizer
+    that updates only their rows, see layers.py), or stop and write them out in full."""
+    for layer in getattr(model, "layers", ()):
+        if hasattr(layer, "row_sparse_grads"):
+            layer.row_sparse_grads = enabled
+        if not enabled and getattr(layer, "grad_rows", None):
+            layer.complete_grads()
 
 
 def _largest_product_flops(model: Any, batch_size: int) -> float:
