@@ -200,3 +200,30 @@ def test_a_row_sparse_gradient_gives_the_update_of_the_complete_one(make, fast):
                                            and not plain_sgd.weight_decay)
 
 
+@pytest.mark.parametrize("make", [
+    lambda: optim.SGD(lr=0.1, momentum=0.9), lambda: optim.RMSProp(lr=0.01),
+    lambda: optim.Adam(lr=0.01), lambda: optim.AdamW(lr=0.01),
+])
+def test_state_that_decays_towards_subnormal_floats_is_flushed_without_changing_the_weights(
+        make, monkeypatch):
+    """A few gradients, then a thousand zero ones (a pixel that stays black): the moments
+    decay geometrically into the subnormal floats, where arithmetic is slow. Flushed, no
+    state value is ever subnormal; the weights end exactly where the unflushed steps go."""
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal((6, 4)).astype(np.float32)
+    grads = [rng.standard_normal((6, 4)).astype(np.float32) for _ in range(3)]
+    zero = np.zeros((6, 4), dtype=np.float32)
+    smallest_normal = np.finfo(np.float32).tiny
+    results = {}
+    for flush_every in (optim.FLUSH_EVERY, 10**9):
+        monkeypatch.setattr(optim, "FLUSH_EVERY", flush_every)
+        optimizer, param = make(), start.copy()
+        subnormal_steps = 0
+        for grad in grads + [zero] * 1000:
+            optimizer.step([(param, grad)])
+            subnormal_steps += any(np.any((array != 0) & (np.abs(array) < smallest_normal))
+                                   for array in optimizer.state[0].values())
+        results[flush_every] = (param, subnormal_steps)
+    (flushed, flushed_subnormal), (plain, plain_subnormal) = results.values()
+    assert flushed_subnormal == 0 and plain_subnormal > 0
+    assert_array_equal(flushed, plain)

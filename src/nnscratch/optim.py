@@ -39,6 +39,11 @@ from .backend import backend_of, complete_rows, namespace, to_numpy
 
 ParamsAndGrads = Iterable[tuple[np.ndarray, np.ndarray]]
 
+# Every FLUSH_EVERY steps, state values smaller than TINY_STATE times the dtype's smallest
+# normal float are set to zero (see Optimizer.flush_tiny_state).
+FLUSH_EVERY = 16
+TINY_STATE = 2.0**10
+
 
 class Optimizer:
     """Base class: counts steps, stores per-parameter state, and saves it.
@@ -78,6 +83,24 @@ class Optimizer:
                 self.update_rows(index, param, grad, rows)
             else:
                 self.update(index, param, complete_rows(grad, rows, param.shape[0]))
+        if self.fast and self.steps % FLUSH_EVERY == 0:
+            self.flush_tiny_state()
+
+    def flush_tiny_state(self) -> None:
+        """Set to zero every state value below 1,024 times the smallest normal float (1.2e-38
+        in float32), far too small to move a weight.
+
+        The velocity or moment of a weight whose gradient stays zero (a pixel that is black
+        in every recent sample) shrinks geometrically, towards the subnormal floats, where
+        each arithmetic operation takes the CPU up to a hundred times as long: per-sample
+        momentum SGD on MNIST slowed from 0.4 to 2 ms a step within 3,000 samples. A CPU in
+        flush-to-zero mode does the same for every operation; this does it for the state.
+        """
+        for slots in self.state.values():
+            for array in slots.values():
+                if type(array) is np.ndarray and array.dtype.kind == "f":
+                    smallest = np.finfo(array.dtype).tiny * TINY_STATE
+                    np.putmask(array, np.abs(array) < smallest, 0.0)
 
     def skips_zero_rows(self) -> bool:
         """Whether a row whose gradient is zero is left unchanged by ``update``."""
