@@ -4,12 +4,13 @@ An optimizer only updates: ``optimizer.step(network.parameters())`` receives (pa
 and changes each param in place. It keeps its own per-parameter state (velocity, moments), keyed
 by the pair's position, and ``state_dict()`` / ``load_state_dict()`` save and restore it.
 
-Each ``update`` is its equations, one line each. Two fast forms sit beside them, kept because
+Each ``update`` is its equations, one line each. Three fast forms sit beside them, kept because
 benchmarks/bench_fast_paths.py measures them worth it (an in-place SGD step saved nothing and was
 dropped): ``Adam.adam_step_fast`` works in place through per-parameter scratch arrays (10-18% of
-an MNIST epoch), and ``SGD.update_rows`` updates only the rows of a row-sparse gradient (part
-of the one-sample path that more than halves per-sample SGD). The tests check both forms
-against the plain lines, against steps derived by hand and against torch.optim.
+an MNIST epoch), ``SGD.update_rows`` updates only the rows of a row-sparse gradient (part of
+the one-sample path that more than halves per-sample SGD), and ``flush_tiny_state`` keeps the
+state out of the slow subnormal floats. The tests check them against the plain lines, against
+steps derived by hand and against torch.optim.
 
 In order of increasing complexity (eta = lr, lambda = weight_decay, t = step count):
 
