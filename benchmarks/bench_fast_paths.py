@@ -6,10 +6,11 @@ A fast path (an in-place form of an equation, a skipped product) stays in nnscra
 saves at least 10% of the work it targets: an MNIST epoch (784-200-200-10, batch 64; SGD, or
 Adam for Adam's path) or, for the one-sample paths, per-sample SGD on 3,000 MNIST rows (with
 momentum for the flush of tiny optimizer state). Each path is switched off alone, the others
-staying on, and the two forms alternate; the medians are compared. Paths measured and dropped (saving < 10%): gradients written in place for
-batches (-3%), SGD's step through a scratch array (0% epoch, -9% per-sample), a reused buffer
-for shuffled batches (1%). Dense.forward's in-place bias add was replaced by the plain line
-without a measurement of its own; benchmarks/run_all.py's epoch times cover it.
+staying on, and the two forms alternate; the medians are compared. Paths measured and dropped
+(saving < 10%): gradients written in place for batches (-3%), SGD's step through a scratch
+array (0% epoch, -9% per-sample), a reused buffer for shuffled batches (1%). Dense.forward's
+in-place bias add was replaced by the plain line without a measurement of its own;
+benchmarks/run_all.py's epoch times cover it.
 """
 
 from __future__ import annotations
