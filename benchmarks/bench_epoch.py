@@ -36,7 +36,7 @@ SIZES = [784, 200, 200, 10]
 def numpy_epoch(X: np.ndarray, y: np.ndarray, products_only: bool = False) -> float:
     """One epoch of the same training written as a bare NumPy loop, with the BLAS threads
     nnscratch's fit chooses: the floor for any NumPy network (``products_only``: the batch
-    gather and the step's seven matrix products, nothing else)."""
+    gather and the step's eight matrix products, nothing else)."""
     rng = np.random.default_rng(0)
     weights = [(rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)).astype(np.float32)
                for fan_in, fan_out in zip(SIZES, SIZES[1:], strict=False)]
