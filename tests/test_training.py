@@ -189,6 +189,25 @@ def test_a_fit_stopped_by_an_error_leaves_no_gradient_row_sparse():
     assert np.count_nonzero(first.grads["W"]) > 0  # the last step's gradient, written out
 
 
+def test_a_dense_subclass_with_its_own_backward_gets_complete_gradients_in_fit():
+    """A user's Dense that adds an L1 penalty to dL/dW in its own backward must see the
+    complete gradient, even where plain SGD would let Dense keep it row-sparse."""
+
+    class L1Dense(ns.Dense):
+        def backward(self, grad_output, input_grad=True):
+            grad_input = super().backward(grad_output, input_grad)
+            self.grads["W"] = self.grads["W"] + 1e-3 * np.sign(self.params["W"])
+            return grad_input
+
+    X, y = sparse_rows()
+    net = ns.Sequential([L1Dense(30, 12), ns.ReLU(), ns.Dense(12, 3)], seed=2)
+    net.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.05), epochs=1, batch_size=1,
+            seed=0)
+    first = net.layers[0]
+    assert first.grads["W"].shape == first.params["W"].shape
+    assert first.row_sparse_grads is False and net.layers[2].can_keep_row_sparse_grads()
+
+
 def test_full_batch_fit_is_one_step_on_all_the_data():
     X, y = blobs(20)
     by_fit, by_hand = ns.MLP([2, 5, 3], seed=1), ns.MLP([2, 5, 3], seed=1)

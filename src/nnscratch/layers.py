@@ -171,6 +171,11 @@ class Dense(Layer):
     # benchmarks/README.md). The forward pass keeps z = x W + b: for one MNIST sample the
     # product with all of W (18.6 us) is as fast as gathering the rows, x[rows] W[rows].
 
+    def can_keep_row_sparse_grads(self) -> bool:
+        """Whether fit may turn ``row_sparse_grads`` on: not for a subclass with a backward of
+        its own, which may expect dL/dW complete (to add a penalty to it, say)."""
+        return type(self).backward is Dense.backward
+
     def note_sparse_input(self, x: np.ndarray) -> None:
         """Note the columns where the one sample x is not zero, and x on them, if they are few
         (at most SPARSE_INPUTS of them; counted before any index is built)."""

@@ -285,8 +285,8 @@ def _row_sparse_gradients(model: Any, enabled: bool) -> None:
     """Let the model's Dense layers keep one-sample gradients row-sparse (for an optimizer
     that updates only their rows, see layers.py), or stop and write them out in full."""
     for layer in getattr(model, "layers", ()):
-        if hasattr(layer, "row_sparse_grads"):
-            layer.row_sparse_grads = enabled
+        if hasattr(layer, "can_keep_row_sparse_grads"):
+            layer.row_sparse_grads = enabled and layer.can_keep_row_sparse_grads()
         if not enabled and getattr(layer, "grad_rows", None):
             layer.complete_grads()
 
