@@ -12,8 +12,9 @@ parameters (the activations, Dropout) keep both dicts empty.
 One exception, for speed, and only while ``fit`` trains with plain SGD: a Dense layer given
 one sample that is mostly zeros (an MNIST image) keeps dL/dW row-sparse, as PyTorch's sparse
 gradients do: ``grads["W"]`` holds only the rows ``grad_rows["W"]`` of dL/dW, every other row
-being zero, and SGD updates only those rows. ``network.named_parameters()`` always gives the
-complete gradients, and fit writes them out in full when it ends (see Dense).
+being zero, and SGD updates only those rows (a subclass of Dense with a backward of its own
+always gets complete gradients). ``network.named_parameters()`` always gives the complete
+gradients, and fit writes them out in full when it ends (see Dense).
 
 Activation layers live in activations.py; convolution, normalisation and recurrent layers are
 not part of nnscratch.
