@@ -250,3 +250,30 @@ def test_one_sample_fast_forms_equal_the_plain_equations_through_sparse_and_dens
         assert fast.grad_rows == {} and fast.grads["W"].shape == (40, 6)
         assert_allclose(fast.grads["W"], x.T @ g, rtol=1e-5, atol=1e-7)
     assert kept_sparse == (5 if row_sparse else 0)  # the four sparse samples and the zeros
+
+
+@given(in_features=st.integers(1, 60), out_features=st.integers(1, 8),
+       share=st.floats(0.0, 1.0), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**16))
+def test_a_row_sparse_gradient_and_its_sgd_step_equal_the_complete_ones(
+        in_features, out_features, share, dtype, seed):
+    """Any width, any share of zeros, either float: the one-sample dL/dW kept row-sparse,
+    written out, is x.T g, and plain SGD on its rows moves W exactly as on the complete one."""
+    rng = np.random.default_rng(seed)
+    x = sparse_sample(rng, in_features, share).astype(dtype)
+    g = rng.standard_normal((1, out_features)).astype(dtype)
+    layer = built_dense(in_features, out_features, seed, dtype=dtype)
+    layer.row_sparse_grads = True
+    layer.forward(x)
+    layer.backward(g)
+    rows = layer.grad_rows.get("W")
+    assert (rows is not None) == (np.count_nonzero(x) <= 0.3 * in_features)
+    complete = np.zeros((in_features, out_features), dtype=dtype)
+    complete[...] = x.T @ g
+    by_rows, by_complete = layer.params["W"].copy(), layer.params["W"].copy()
+    ns.SGD(lr=0.1).step([(by_rows, layer.grads["W"])], grad_rows=[rows])
+    ns.SGD(lr=0.1).step([(by_complete, complete)])
+    assert_array_equal(by_rows, by_complete)
+    layer.complete_grads()
+    assert_array_equal(layer.grads["W"], complete)
+
