@@ -1,5 +1,6 @@
-"""The BLAS-thread choice (_threads.py): one thread for small training products, the user's
-override, and a limit that really applies inside fit (timings are in bench_contention.py)."""
+"""The BLAS-thread choice (_threads.py): one thread for small training products, a timed
+choice for large ones, the user's override, and a limit that really applies inside fit
+(timings are in bench_contention.py; the choice's own tests run on a simulated clock)."""
 
 from __future__ import annotations
 
@@ -56,3 +57,92 @@ def test_fit_runs_its_steps_under_the_chosen_limit_and_restores_it():
                                    callbacks=[Watch()])
     assert seen and all(threads == {1} for threads in seen)
     assert blas_threads_now() == before
+
+
+class Machine:
+    """A simulated clock: each step takes the time its thread option costs right now."""
+
+    def __init__(self, costs):
+        self.now = 0.0
+        self.costs = costs  # {option: seconds a step}
+
+    def run(self, choice, steps):
+        used = []
+        for _ in range(steps):
+            choice.begin_step()
+            used.append(choice.current)
+            self.now += self.costs[choice.current]
+            choice.end_step()
+        return used
+
+
+def adaptive_choice(machine, monkeypatch):
+    choice = _threads.ThreadChoice(None, adaptive=True, clock=lambda: machine.now)
+    monkeypatch.setattr(choice, "_apply", lambda threads: None)  # nothing to limit here
+    return choice
+
+
+def test_on_a_quiet_machine_the_blas_threads_win_and_one_thread_is_retried_ever_less_often(
+        monkeypatch):
+    machine = Machine({None: 1.0, 1: 1.5})
+    choice = adaptive_choice(machine, monkeypatch)
+    used = machine.run(choice, 6 + 32 + 3 + 3 + 64)
+    assert used[:6] == [1] * 3 + [None] * 3  # the first trial: three steps of each
+    assert used[6:38] == [None] * 32  # the faster one runs
+    assert used[38:44] == [1] * 3 + [None] * 3  # then the other, beside the best, again
+    assert used[44:] == [None] * 64  # it lost again: twice as long before the next trial
+    assert choice.best is None and choice.interval == 64
+
+
+def test_on_a_busy_machine_one_thread_wins_and_a_retrial_stops_after_one_slow_step(
+        monkeypatch):
+    machine = Machine({None: 3.6, 1: 1.0})  # the BLAS's threads waiting for a busy core
+    choice = adaptive_choice(machine, monkeypatch)
+    used = machine.run(choice, 4 + 32 + 1 + 3)
+    assert used[:4] == [1] * 3 + [None]  # the BLAS's own trial stops after one slow step
+    assert used[4:36] == [1] * 32
+    assert used[36:] == [None] + [1] * 3  # and so does every later one
+    assert choice.best == 1 and choice.interval == 64
+
+
+def test_a_machine_that_turns_busy_is_noticed_within_three_steps(monkeypatch):
+    machine = Machine({None: 1.0, 1: 1.5})
+    choice = adaptive_choice(machine, monkeypatch)
+    machine.run(choice, 6 + 10)
+    machine.costs = {None: 3.6, 1: 1.0}  # other work starts on every core
+    used = machine.run(choice, 3 + 6 + 5)
+    assert used[:3] == [None] * 3  # three slow steps of the best...
+    assert used[3:9] == [1] * 3 + [None] * 3  # ...start a full trial
+    assert used[9:] == [1] * 5 and choice.best == 1
+
+
+def test_a_fixed_choice_never_switches_and_reads_no_clock(monkeypatch):
+    def no_clock():
+        raise AssertionError("a fixed choice must not time anything")
+
+    for threads in (None, 1, 3):
+        choice = _threads.ThreadChoice(threads, clock=no_clock)
+        monkeypatch.setattr(choice, "_apply", lambda threads: None)
+        used = Machine({threads: 1.0}).run(choice, 50)
+        assert used == [threads] * 50
+
+
+def test_fit_with_large_products_times_both_settings_then_restores_the_blas(monkeypatch):
+    if not blas_threads_now():
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    monkeypatch.setattr(_threads, "SMALL_PRODUCT_FLOPS", 1.0)  # every product counts as large
+    before = blas_threads_now()
+    seen: list[set[int]] = []
+
+    class Watch(ns.Callback):
+        def on_batch_end(self, batch, logs=None):
+            seen.append(blas_threads_now())
+
+    X, y = np.random.default_rng(0).random((80, 8)), np.arange(80) % 2
+    ns.MLP([8, 16, 2], seed=0).fit(X, y, loss="cross_entropy", epochs=1, batch_size=8,
+                                   callbacks=[Watch()])
+    assert seen[:3] == [{1}] * 3  # the first trial: one thread, then the BLAS's own
+    assert seen[3] == before
+    assert all(threads in (before, {1}) for threads in seen[6:])
+    assert blas_threads_now() == before
+

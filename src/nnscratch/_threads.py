@@ -5,8 +5,19 @@ A training step is a handful of small products, such as (64, 784) @ (784, 200). 
 the same time with one thread or two (716 vs 706 ms): waking the threads for every small
 product costs what the split gains. On a busy machine the extra threads spin and wait for a
 core, and the same epoch took 75 s with two threads against 1.1 s with one. So fit trains
-with one BLAS thread when the largest product of a step is small (below SMALL_PRODUCT_FLOPS),
-and leaves the BLAS its own choice for large ones, where splitting the work pays.
+with one BLAS thread when the largest product of a step is small (below SMALL_PRODUCT_FLOPS).
+
+For larger products the split pays on a quiet machine (784-1024-1024-10 at batch 256: 0.46 s
+an epoch of 8,192 rows with the BLAS's two threads, 0.71 s with one) and still collapses on a
+busy one (4.90 s against 1.35 s). No setting is right for both, and a machine turns busy or
+quiet while a fit runs, so for large products fit times both (``ThreadChoice``): a few steps
+with one thread, a few with the BLAS's own thread count; the faster one runs, and the other is
+timed again after 32 steps, then 64, 128, ... while it keeps losing, and both at once if the
+steps turn twice as slow as measured. A trial that is already twice as slow as the best is
+cut short after one step, so on a busy machine a check costs one slow step. OpenBLAS may round
+the last bits of a product differently with another thread count, so two fits of a large
+network on a machine whose load changed can differ in their last bits; fixing the count (below)
+makes them bit-identical again.
 
 Override with the environment variable NNSCRATCH_BLAS_THREADS (a number of threads, or
 "auto") or with ``set_blas_threads(n)`` (None for automatic). The limit needs threadpoolctl,
@@ -16,7 +27,9 @@ which nnscratch installs; without it the BLAS keeps its own setting.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import statistics
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
@@ -59,3 +72,106 @@ def blas_threads(threads: int | None) -> Iterator[None]:
             limiter = threadpool_limits(limits=threads, user_api="blas")
     with limiter:
         yield
+
+
+class ThreadChoice:
+    """The BLAS threads of one fit's steps: fixed (``threads``, None for the BLAS's own), or,
+    with ``adaptive``, chosen by timing (see the module docstring). Use it as a context around
+    the fit, and call ``begin_step`` and ``end_step`` around each training step."""
+
+    TRIAL_STEPS = 3  # steps timed per option in a trial
+    FIRST_INTERVAL = 32  # steps before the losing option is timed again (doubles as it loses)
+    LONGEST_INTERVAL = 4096
+    SLOWER = 2.0  # a step this many times the best's time cuts a trial short or calls one
+
+    def __init__(self, threads: int | None, adaptive: bool = False,
+                 clock: Callable[[], float] = time.perf_counter):
+        self.adaptive = adaptive
+        self.clock = clock
+        # one thread first: on a busy machine the BLAS's own trial then stops after one step
+        self.options: tuple[int | None, ...] = (1, None) if adaptive else (threads,)
+        self.current: int | None = self.options[0]
+        self.trial = list(self.options)  # options still to time in the present trial
+        self.samples: dict[int | None, list[float]] = {option: [] for option in self.options}
+        self.best: int | None = self.current
+        self.best_time = 0.0
+        self.first_trial = True
+        self.interval = self.FIRST_INTERVAL
+        self.until_trial = 0
+        self.slow_steps = 0
+        self.started = 0.0
+        self._controller: Any = None
+        self._limiter: Any = None
+
+    def __enter__(self) -> ThreadChoice:
+        try:
+            from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+        except ImportError:
+            self.adaptive = False  # nothing to set: the BLAS keeps its own count
+            return self
+        self._controller = ThreadpoolController()
+        self._apply(self.current)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._apply(None)
+
+    def _apply(self, threads: int | None) -> None:
+        """Limit the BLAS to ``threads`` (None: give it back its own setting)."""
+        if self._limiter is not None:
+            self._limiter.restore_original_limits()
+            self._limiter = None
+        if threads is not None and self._controller is not None:
+            self._limiter = self._controller.limit(limits=threads, user_api="blas")
+
+    def begin_step(self) -> None:
+        if self.adaptive:
+            option = self.trial[0] if self.trial else self.best
+            if option != self.current:
+                self._apply(option)
+                self.current = option
+            self.started = self.clock()
+
+    def end_step(self) -> None:
+        if self.adaptive:
+            self._record(self.clock() - self.started)
+
+    def _record(self, seconds: float) -> None:
+        if self.trial:
+            samples = self.samples[self.current]
+            samples.append(seconds)
+            slow = self.best_time and seconds > self.SLOWER * self.best_time
+            if len(samples) >= self.TRIAL_STEPS or (slow and self.current != self.best):
+                self.trial.pop(0)
+                if not self.best_time:  # the fit's first trial: the first option, for now
+                    self.best, self.best_time = self.current, statistics.median(samples)
+                if not self.trial:
+                    self._decide()
+            return
+        self.until_trial -= 1
+        self.slow_steps = self.slow_steps + 1 if seconds > self.SLOWER * self.best_time else 0
+        if self.slow_steps >= self.TRIAL_STEPS:  # the machine changed: time both again now
+            self._start_trial(list(self.options), reset=True)
+        elif self.until_trial <= 0:  # time the other option again, and the best beside it
+            self._start_trial([option for option in self.options if option != self.best]
+                              + [self.best], reset=False)
+
+    def _start_trial(self, options: list[int | None], reset: bool) -> None:
+        self.trial = options
+        self.samples = {option: [] for option in self.options}
+        self.slow_steps = 0
+        if reset:
+            self.interval = self.FIRST_INTERVAL
+
+    def _decide(self) -> None:
+        medians = {option: statistics.median(samples)
+                   for option, samples in self.samples.items() if samples}
+        winner = min(medians, key=lambda option: medians[option])
+        if winner == self.best and not self.first_trial:
+            self.interval = min(2 * self.interval, self.LONGEST_INTERVAL)
+        else:
+            self.interval = self.FIRST_INTERVAL
+        self.first_trial = False
+        self.best, self.best_time = winner, medians[winner]
+        self.until_trial = self.interval
+

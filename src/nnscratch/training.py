@@ -40,7 +40,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from ._signals import StopSignals
-from ._threads import blas_threads, training_threads
+from ._threads import ThreadChoice, training_threads
 from ._validation import (
     all_finite,
     check_features,
@@ -146,12 +146,13 @@ def fit(
     # Overflow warnings are silenced because a blow-up is caught where it matters, at the loss
     # and the weights, and reported with the epoch, the batch and a fix (TrainingDivergedError).
     threads = training_threads(_largest_product_flops(model, run.batch_size))
+    blas = ThreadChoice(threads, adaptive=threads is None and model_backend(model) == NUMPY)
     _row_sparse_gradients(model, run.optimizer.fast and run.optimizer.skips_zero_rows())
     try:
         with _StopOnInterrupt() as interrupt, np.errstate(over="ignore", invalid="ignore"), \
-                blas_threads(threads):
+                blas:
             for epoch in range(run.initial_epoch, run.epochs):
-                logs = _train_epoch(run, epoch, interrupt)
+                logs = _train_epoch(run, epoch, interrupt, blas)
                 for callback in run.callbacks:
                     callback.on_epoch_end(epoch, logs)
                 if interrupt.requested:
@@ -242,7 +243,8 @@ def _begin(run: _Run) -> None:
         callback.on_train_begin()
 
 
-def _train_epoch(run: _Run, epoch: int, interrupt: _StopOnInterrupt) -> dict[str, float]:
+def _train_epoch(run: _Run, epoch: int, interrupt: _StopOnInterrupt,
+                 blas: ThreadChoice) -> dict[str, float]:
     """One pass over the training rows, batch by batch; returns the epoch's logs.
 
     A non-finite loss, or weights that are no longer finite at the end, put the weights and
@@ -257,9 +259,11 @@ def _train_epoch(run: _Run, epoch: int, interrupt: _StopOnInterrupt) -> dict[str
     for batch, rows in enumerate(_batches(run.n_train, run.train_rows, run.batch_size,
                                           run.shuffle, epoch_rng, backend)):
         y_batch = take_rows(run.targets, rows)
+        blas.begin_step()
         outputs, value = train_step(run.model, run.loss, run.optimizer,
                                     take_rows(run.X, rows), y_batch,
                                     None if run.weights is None else take_rows(run.weights, rows))
+        blas.end_step()
         if isinstance(value, float) and not math.isfinite(value):
             _diverged(run, f"the loss became {value}",
                       f" at epoch {epoch + 1}, batch {batch + 1}")
