@@ -82,38 +82,54 @@ def adaptive_choice(machine, monkeypatch):
     return choice
 
 
+T = _threads.ThreadChoice.TRIAL_STEPS
+FIRST = _threads.ThreadChoice.FIRST_INTERVAL
+
+
 def test_on_a_quiet_machine_the_blas_threads_win_and_one_thread_is_retried_ever_less_often(
         monkeypatch):
     machine = Machine({None: 1.0, 1: 1.5})
     choice = adaptive_choice(machine, monkeypatch)
-    used = machine.run(choice, 6 + 32 + 3 + 3 + 64)
-    assert used[:6] == [1] * 3 + [None] * 3  # the first trial: three steps of each
-    assert used[6:38] == [None] * 32  # the faster one runs
-    assert used[38:44] == [1] * 3 + [None] * 3  # then the other, beside the best, again
-    assert used[44:] == [None] * 64  # it lost again: twice as long before the next trial
-    assert choice.best is None and choice.interval == 64
+    used = machine.run(choice, 2 * T + FIRST + 2 * T + 2 * FIRST)
+    assert used[:2 * T] == [1] * T + [None] * T  # the first trial: a few steps of each
+    used = used[2 * T:]
+    assert used[:FIRST] == [None] * FIRST  # the faster one runs
+    used = used[FIRST:]
+    assert used[:2 * T] == [1] * T + [None] * T  # then the other, beside the best, again
+    assert used[2 * T:] == [None] * 2 * FIRST  # it lost again: twice as long before the next
+    assert choice.best is None and choice.interval == 2 * FIRST
 
 
 def test_on_a_busy_machine_one_thread_wins_and_a_retrial_stops_after_one_slow_step(
         monkeypatch):
     machine = Machine({None: 3.6, 1: 1.0})  # the BLAS's threads waiting for a busy core
     choice = adaptive_choice(machine, monkeypatch)
-    used = machine.run(choice, 4 + 32 + 1 + 3)
-    assert used[:4] == [1] * 3 + [None]  # the BLAS's own trial stops after one slow step
-    assert used[4:36] == [1] * 32
-    assert used[36:] == [None] + [1] * 3  # and so does every later one
-    assert choice.best == 1 and choice.interval == 64
+    used = machine.run(choice, T + 1 + FIRST + 1 + T)
+    assert used[:T + 1] == [1] * T + [None]  # the BLAS's own trial stops after one slow step
+    assert used[T + 1:T + 1 + FIRST] == [1] * FIRST
+    assert used[T + 1 + FIRST:] == [None] + [1] * T  # and so does every later one
+    assert choice.best == 1 and choice.interval == 2 * FIRST
 
 
-def test_a_machine_that_turns_busy_is_noticed_within_three_steps(monkeypatch):
+def test_a_machine_that_turns_busy_is_noticed_within_a_few_steps(monkeypatch):
     machine = Machine({None: 1.0, 1: 1.5})
     choice = adaptive_choice(machine, monkeypatch)
-    machine.run(choice, 6 + 10)
+    machine.run(choice, 2 * T + 10)
     machine.costs = {None: 3.6, 1: 1.0}  # other work starts on every core
-    used = machine.run(choice, 3 + 6 + 5)
-    assert used[:3] == [None] * 3  # three slow steps of the best...
-    assert used[3:9] == [1] * 3 + [None] * 3  # ...start a full trial
-    assert used[9:] == [1] * 5 and choice.best == 1
+    used = machine.run(choice, T + 2 * T + 5)
+    assert used[:T] == [None] * T  # a few slow steps of the best...
+    assert used[T:3 * T] == [1] * T + [None] * T  # ...start a full trial
+    assert used[3 * T:] == [1] * 5 and choice.best == 1
+
+
+def test_one_thread_must_win_by_a_margin_to_replace_the_blas_threads(monkeypatch):
+    machine = Machine({None: 1.0, 1: 0.95})  # a trial's noise, not a busy machine
+    choice = adaptive_choice(machine, monkeypatch)
+    machine.run(choice, 2 * T + 20)
+    assert choice.best is None
+    machine.costs = {None: 1.0, 1: 0.8}  # clearly faster: it wins at the next trial
+    machine.run(choice, FIRST + 2 * T)
+    assert choice.best == 1
 
 
 def test_a_fixed_choice_never_switches_and_reads_no_clock(monkeypatch):
@@ -141,8 +157,9 @@ def test_fit_with_large_products_times_both_settings_then_restores_the_blas(monk
     X, y = np.random.default_rng(0).random((80, 8)), np.arange(80) % 2
     ns.MLP([8, 16, 2], seed=0).fit(X, y, loss="cross_entropy", epochs=1, batch_size=8,
                                    callbacks=[Watch()])
-    assert seen[:3] == [{1}] * 3  # the first trial: one thread, then the BLAS's own
-    assert seen[3] == before
+    trial = _threads.ThreadChoice.TRIAL_STEPS
+    assert seen[:trial] == [{1}] * trial  # the first trial: one thread, then the BLAS's own
+    assert seen[trial] == before
     assert all(threads in (before, {1}) for threads in seen[6:])
     assert blas_threads_now() == before
 
