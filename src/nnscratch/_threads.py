@@ -49,8 +49,9 @@ def set_blas_threads(threads: int | None) -> None:
 
 
 def training_threads(largest_product_flops: float) -> int | None:
-    """The BLAS threads for training steps whose largest product takes this many FLOPs
-    (None: the BLAS's own default)."""
+    """The BLAS threads for training steps whose largest product takes this many FLOPs: the
+    user's choice, else one for small products, else None (large products: fit times one
+    thread against the BLAS's own count, see ThreadChoice)."""
     if _chosen is not None:
         return _chosen
     setting = os.environ.get("NNSCRATCH_BLAS_THREADS", "auto").strip().lower()
@@ -151,7 +152,7 @@ class ThreadChoice:
             return
         self.until_trial -= 1
         self.slow_steps = self.slow_steps + 1 if seconds > self.SLOWER * self.best_time else 0
-        if self.slow_steps >= self.TRIAL_STEPS:  # the machine changed: time both again now
+        if self.slow_steps >= self.TRIAL_STEPS:  # as many slow steps as a trial: time both now
             self._start_trial(list(self.options), reset=True)
         elif self.until_trial <= 0:  # time the other option again, and the best beside it
             self._start_trial([option for option in self.options if option != self.best]
