@@ -30,6 +30,9 @@ from common import Goal, bench_main, load_mnist, timed
 import nnscratch as ns
 from nnscratch.datasets import load_digits
 
+MNIST_SIZES = [784, 200, 200, 10]
+LARGE_SIZES = [784, 1024, 1024, 10]
+
 
 def spin() -> None:
     while True:
@@ -60,19 +63,12 @@ def digits_default() -> float:
                                  batch_size=32, validation_split=0.1, seed=0))
 
 
-def mnist_epoch(X, y) -> Callable[[], float]:
+def sgd_epoch(X, y, sizes: list[int], batch_size: int) -> Callable[[], float]:
+    """One epoch of plain SGD on a fresh MLP(sizes): the MNIST and large-network workloads."""
     def run() -> float:
-        net = ns.MLP([784, 200, 200, 10], seed=0)
+        net = ns.MLP(sizes, seed=0)
         return timed(lambda: net.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.01),
-                                     verbose=0, epochs=1, batch_size=64, seed=0))
-    return run
-
-
-def large_network(X, y) -> Callable[[], float]:
-    def run() -> float:
-        net = ns.MLP([784, 1024, 1024, 10], seed=0)
-        return timed(lambda: net.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.01),
-                                     verbose=0, epochs=1, batch_size=256, seed=0))
+                                     verbose=0, epochs=1, batch_size=batch_size, seed=0))
     return run
 
 
@@ -84,7 +80,8 @@ def median_of(run: Callable[[], float], rounds: int) -> tuple[float, float, floa
 def run(data_dir: str | None, rounds: int) -> list[Goal]:
     X, y, _, _ = load_mnist(data_dir)
     workloads = {"digits, default train": (digits_default, digits_default),
-                 "MNIST epoch": (mnist_epoch(X, y), mnist_epoch(X[:10_000], y[:10_000]))}
+                 "MNIST epoch": (sgd_epoch(X, y, MNIST_SIZES, 64),
+                                 sgd_epoch(X[:10_000], y[:10_000], MNIST_SIZES, 64))}
     goals = []
     print("| workload | BLAS threads | quiet (s) | busy (s) | busy / quiet |")
     print("|---|---|---|---|---|")
@@ -115,7 +112,7 @@ def run(data_dir: str | None, rounds: int) -> list[Goal]:
 def large_products(X, y, rounds: int) -> list[Goal]:
     """The large-network workload: every setting quiet and busy, and the automatic choice
     against the best fixed one in each condition."""
-    work = large_network(X, y)
+    work = sgd_epoch(X, y, LARGE_SIZES, 256)
     quiet, busy = {}, {}
     for policy, threads in (("automatic (nnscratch)", None), ("BLAS default", os.cpu_count()),
                             ("one thread", 1)):

@@ -28,7 +28,7 @@ from common import (
 )
 
 import nnscratch as ns
-from nnscratch._threads import blas_threads, training_threads
+from nnscratch._threads import ThreadChoice, training_threads
 
 SIZES = [784, 200, 200, 10]
 
@@ -43,7 +43,7 @@ def numpy_epoch(X: np.ndarray, y: np.ndarray, products_only: bool = False) -> fl
     biases = [np.zeros(fan_out, dtype=np.float32) for fan_out in SIZES[1:]]
     (W1, W2, W3), (b1, b2, b3) = weights, biases
     order = rng.permutation(len(X))
-    with blas_threads(training_threads(2.0 * 64 * 784 * 200)):
+    with ThreadChoice(training_threads(2.0 * 64 * 784 * 200)):
         start_time = time.perf_counter()
         for start in range(0, len(X), 64):
             rows = order[start:start + 64]

@@ -42,7 +42,8 @@ def test_the_user_overrides_by_function_or_environment(monkeypatch):
             ns.set_blas_threads(bad)
 
 
-def test_fit_runs_its_steps_under_the_chosen_limit_and_restores_it():
+def threads_during_fit(n_rows: int, batch_size: int) -> tuple[set[int], list[set[int]]]:
+    """The BLAS thread counts before a small fit and at the end of each of its steps."""
     if not blas_threads_now():
         pytest.skip("no BLAS library that threadpoolctl can see")
     before = blas_threads_now()
@@ -52,9 +53,14 @@ def test_fit_runs_its_steps_under_the_chosen_limit_and_restores_it():
         def on_batch_end(self, batch, logs=None):
             seen.append(blas_threads_now())
 
-    X, y = np.random.default_rng(0).random((40, 8)), np.arange(40) % 2
-    ns.MLP([8, 16, 2], seed=0).fit(X, y, loss="cross_entropy", epochs=1, batch_size=20,
-                                   callbacks=[Watch()])
+    X, y = np.random.default_rng(0).random((n_rows, 8)), np.arange(n_rows) % 2
+    ns.MLP([8, 16, 2], seed=0).fit(X, y, loss="cross_entropy", epochs=1,
+                                   batch_size=batch_size, callbacks=[Watch()])
+    return before, seen
+
+
+def test_fit_runs_its_steps_under_the_chosen_limit_and_restores_it():
+    before, seen = threads_during_fit(40, 20)
     assert seen and all(threads == {1} for threads in seen)
     assert blas_threads_now() == before
 
@@ -144,22 +150,10 @@ def test_a_fixed_choice_never_switches_and_reads_no_clock(monkeypatch):
 
 
 def test_fit_with_large_products_times_both_settings_then_restores_the_blas(monkeypatch):
-    if not blas_threads_now():
-        pytest.skip("no BLAS library that threadpoolctl can see")
     monkeypatch.setattr(_threads, "SMALL_PRODUCT_FLOPS", 1.0)  # every product counts as large
-    before = blas_threads_now()
-    seen: list[set[int]] = []
-
-    class Watch(ns.Callback):
-        def on_batch_end(self, batch, logs=None):
-            seen.append(blas_threads_now())
-
-    X, y = np.random.default_rng(0).random((80, 8)), np.arange(80) % 2
-    ns.MLP([8, 16, 2], seed=0).fit(X, y, loss="cross_entropy", epochs=1, batch_size=8,
-                                   callbacks=[Watch()])
+    before, seen = threads_during_fit(80, 8)
     trial = _threads.ThreadChoice.TRIAL_STEPS
     assert seen[:trial] == [{1}] * trial  # the first trial: one thread, then the BLAS's own
     assert seen[trial] == before
-    assert all(threads in (before, {1}) for threads in seen[6:])
+    assert all(threads in (before, {1}) for threads in seen[2 * trial:])
     assert blas_threads_now() == before
-

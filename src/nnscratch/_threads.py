@@ -29,8 +29,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
 from typing import Any
 
 SMALL_PRODUCT_FLOPS = 1e8  # (64, 784) @ (784, 200) is 2e7; (256, 2048) @ (2048, 2048) is 2e9
@@ -58,21 +57,6 @@ def training_threads(largest_product_flops: float) -> int | None:
     if setting.isdigit() and int(setting) >= 1:
         return int(setting)
     return 1 if largest_product_flops < SMALL_PRODUCT_FLOPS else None
-
-
-@contextmanager
-def blas_threads(threads: int | None) -> Iterator[None]:
-    """Limit the BLAS to ``threads`` threads inside the block (None: no limit)."""
-    limiter: Any = nullcontext()
-    if threads is not None:
-        try:
-            from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-        except ImportError:
-            pass
-        else:
-            limiter = threadpool_limits(limits=threads, user_api="blas")
-    with limiter:
-        yield
 
 
 class ThreadChoice:
