@@ -14,6 +14,7 @@ import pytest
 from conftest import assert_same_weights
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rounding import assert_rounding_close, probability_bound
 
 import nnscratch as ns
 from nnscratch.datasets import load_digits
@@ -112,7 +113,9 @@ def test_pytorch_loads_the_weights_and_predicts_the_same(tmp_path):
     twin.load_state_dict(torch_reader.load_file(str(path)))
     with torch.no_grad():
         probabilities = torch.softmax(twin(torch.from_numpy(X_TEST)), dim=1).numpy()
-    np.testing.assert_allclose(probabilities, net.predict_proba(X_TEST), rtol=1e-5, atol=1e-6)
+    roundings, scale = probability_bound(net, X_TEST)  # the same weights, two libraries
+    assert_rounding_close(probabilities, net.predict_proba(X_TEST), roundings=roundings,
+                          scale=scale)
 
 
 # ---- refusing to save what cannot be loaded safely -----------------------------------------
