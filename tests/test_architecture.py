@@ -9,6 +9,7 @@ dependency order, lowest first, so there are no cycles and nothing reaches up:
     the model     network (Sequential, its predictions, facades over training and files)
     data          datasets (idx < download < builtin, mnist < the package) < tabular (your own)
     on top        plots, report < runs < recipes, _plot_worker < play (engine < server) < cli < __main__, and the package's __init__;
+                  cli: process < common < arguments, images < train, commands < parser < __init__
                   sklearn (estimators over network, imported only as nnscratch.sklearn)
 
 No module imports a name from the package's ``__init__`` (importing a sibling module through
@@ -33,7 +34,9 @@ ORDER = [
     ["datasets.idx", "datasets.download"], ["datasets.builtin", "datasets.mnist"],
     ["datasets"], ["tabular"],
     ["plots", "report", "sklearn"], ["runs"], ["recipes", "_plot_worker"],
-    ["play.engine"], ["play.server"], ["play"], ["cli"], ["__main__", "__init__"],
+    ["play.engine"], ["play.server"], ["play"],
+    ["cli.process"], ["cli.common"], ["cli.arguments", "cli.images"], ["cli.train", "cli.commands"],
+    ["cli.parser"], ["cli"], ["__main__", "__init__"],
 ]
 RANK = {module: rank for rank, group in enumerate(ORDER) for module in group}
 

@@ -252,10 +252,10 @@ def test_a_damaged_image_is_a_one_line_failure(digits_run, tmp_path, capsys):
 
 def test_without_the_plot_extra_images_and_plots_say_what_to_install(digits_run, tmp_path,
                                                                      capsys, monkeypatch):
-    from nnscratch import cli
+    from nnscratch.cli import commands
 
     monkeypatch.setitem(sys.modules, "PIL", None)  # import PIL now raises ImportError
-    monkeypatch.setattr(cli, "can_plot", lambda: False)
+    monkeypatch.setattr(commands, "can_plot", lambda: False)
     (tmp_path / "digit.png").write_bytes(b"\x89PNG")
     assert main(["predict", str(digits_run), str(tmp_path / "digit.png")]) == 2
     assert "reading images needs Pillow: pip install 'nnscratch[plot]'" in capsys.readouterr().err
@@ -295,16 +295,16 @@ def test_promise_closed_stdout_and_stderr_never_stop_training_or_lose_the_run(tm
 
 
 def test_promise_signals_during_the_save_wait_for_it(tmp_path, monkeypatch, capsys):
-    from nnscratch import cli
+    from nnscratch.cli import common
 
-    real_save_run = cli.save_run
+    real_save_run = common.save_run
 
     def signalled_save_run(*arguments, **options):
         os.kill(os.getpid(), signal.SIGTERM)
         os.kill(os.getpid(), signal.SIGINT)  # a second, different signal: still the save goes on
         return real_save_run(*arguments, **options)
 
-    monkeypatch.setattr(cli, "save_run", signalled_save_run)
+    monkeypatch.setattr(common, "save_run", signalled_save_run)
     assert main([*QUICK, "--no-plots", "--out", str(tmp_path / "run")]) == 128 + signal.SIGINT
     err = capsys.readouterr().err
     assert "saving the run first" in err and "Resume with" in err
@@ -340,12 +340,12 @@ def test_promise_a_full_disk_names_the_folder_and_rescues_the_model(tmp_path, mo
 ])
 def test_promise_a_bad_out_is_refused_before_training(tmp_path, capsys, monkeypatch, make_out,
                                                       message):
-    from nnscratch import cli
+    from nnscratch.cli import train
 
     def no_data(*arguments):
         raise AssertionError("the data was loaded: training was about to start")
 
-    monkeypatch.setattr(cli, "load_data", no_data)
+    monkeypatch.setattr(train, "load_data", no_data)
     out = make_out(tmp_path)
     assert main(["train", "--epochs", "500", "--out", str(out)]) == 1
     err = capsys.readouterr().err

@@ -11,7 +11,7 @@ import nnscratch as ns
 from nnscratch import _plot_worker
 from nnscratch._plot_worker import PlotWorker
 from nnscratch.callbacks import GradientNormRecorder
-from nnscratch.runs import PlotInputs, draw_plots, plot_inputs, save_run
+from nnscratch.runs import PlotInputs, RunRecord, draw_plots, plot_inputs, save_run
 
 pytestmark = needs_matplotlib
 
@@ -35,7 +35,7 @@ def run_files(folder):
 
 def test_the_worker_draws_the_same_files_as_this_process(trained, tmp_path):
     net, history, X_test, y_test, norms = trained
-    inputs = plot_inputs(net, history, X_test, y_test, None, norms, True)
+    inputs = plot_inputs(RunRecord(net, history, {}, X_test, y_test, None, norms, True))
     here, there = tmp_path / "here", tmp_path / "there"
     here.mkdir(), there.mkdir()
     problems: list[str] = []
@@ -54,7 +54,8 @@ def test_the_worker_draws_the_same_files_as_this_process(trained, tmp_path):
 
 def test_plot_inputs_go_through_files_unchanged(trained, tmp_path):
     net, history, X_test, y_test, norms = trained
-    inputs = plot_inputs(net, history, X_test, y_test, ["zero", *"123456789"], norms, True)
+    inputs = plot_inputs(RunRecord(net, history, {}, X_test, y_test, ["zero", *"123456789"], norms,
+                                   True))
     inputs.save(tmp_path)
     loaded = PlotInputs.load(tmp_path)
     for name in ("history", "n_classes", "class_names", "gradient_norms", "is_image"):
@@ -88,9 +89,9 @@ def test_whatever_happens_to_the_worker_the_run_has_its_plots(trained, tmp_path,
         monkeypatch.setattr(_plot_worker, "TIMEOUT", 0.001)
     problems: list[str] = []
     try:
-        written = save_run(tmp_path, net, history, {"command": "test"}, X_test, y_test,
-                           gradient_norms=norms, problems=problems, images=True,
-                           plot_worker=worker)
+        run = RunRecord(net, history, {"command": "test"}, X_test, y_test,
+                        gradient_norms=norms, images=True)
+        written = save_run(tmp_path, run, problems=problems, plot_worker=worker)
     finally:
         worker.close()
     assert problems == []
@@ -114,7 +115,7 @@ def test_the_worker_can_be_switched_off(tmp_path, monkeypatch):
     def refuse():
         raise AssertionError("no worker should start")
 
-    monkeypatch.setattr("nnscratch.cli.PlotWorker", refuse)
+    monkeypatch.setattr("nnscratch.cli.train.PlotWorker", refuse)
     monkeypatch.setenv("NNSCRATCH_PLOT_WORKER", "0")
     assert main(["train", "--epochs", "2", "--verbose", "0", "--out", str(tmp_path / "run")]) == 0
     assert (tmp_path / "run" / "history.png").is_file()  # drawn by this process

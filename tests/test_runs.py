@@ -12,7 +12,7 @@ import pytest
 
 import nnscratch as ns
 from nnscratch.callbacks import History
-from nnscratch.runs import RunFolder, RunFolderError, save_run
+from nnscratch.runs import RunFolder, RunFolderError, RunRecord, save_run
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -28,7 +28,7 @@ def test_promise_a_run_appears_only_when_committed(tmp_path):
     net, history, X, y = small_run()
     folder = RunFolder(tmp_path / "run")
     assert not (tmp_path / "run").exists() and folder.path.name.startswith(".run.partial-")
-    save_run(folder.path, net, history, {"epochs_run": 2}, X, y, plots=False)
+    save_run(folder.path, RunRecord(net, history, {"epochs_run": 2}, X, y), plots=False)
     assert not (tmp_path / "run").exists()
     assert folder.commit() == tmp_path / "run"
     assert {p.name for p in tmp_path.iterdir()} == {"run"}
@@ -41,7 +41,7 @@ def test_promise_two_runs_started_in_the_same_second_get_two_folders(tmp_path):
     first.path = first.path.rename(first.path.with_name(f".digits-x.partial-{os.getppid()}"))
     second = RunFolder(tmp_path / "digits-x", unique=True)  # as if from another process
     for folder in (first, second):
-        save_run(folder.path, net, history, {}, plots=False)
+        save_run(folder.path, RunRecord(net, history, {}), plots=False)
     places = {first.commit(), second.commit()}
     assert places == {tmp_path / "digits-x", tmp_path / "digits-x-2"}
     assert all((place / "model.npz").is_file() for place in places)
@@ -55,7 +55,7 @@ def test_promise_an_existing_run_is_never_mixed_or_replaced_unless_asked(tmp_pat
         RunFolder(old)
     net, history, _, _ = small_run()
     folder = RunFolder(old, overwrite=True)
-    save_run(folder.path, net, history, {}, plots=False)
+    save_run(folder.path, RunRecord(net, history, {}), plots=False)
     assert (old / "model.npz").read_text() == "the older run"  # until the new run is complete
     folder.commit()
     assert ns.load(old / "model.npz").n_inputs == 16
@@ -92,7 +92,7 @@ def test_promise_a_failing_plot_never_loses_the_run(tmp_path, monkeypatch):
     monkeypatch.setattr(plots, "plot_history", broken)
     net, history, X, y = small_run()
     problems: list[str] = []
-    written = save_run(tmp_path, net, history, {}, X, y, problems=problems)
+    written = save_run(tmp_path, RunRecord(net, history, {}, X, y), problems=problems)
     names = {path.name for path in written}
     assert {"model.npz", "history.json", "config.json"} <= names
     assert "history.png" not in names and "confusion_matrix.png" in names
@@ -106,7 +106,7 @@ def test_promise_a_run_whose_out_was_taken_meanwhile_is_saved_beside_it(tmp_path
     folder = RunFolder(tmp_path / "run")  # free when training starts
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "model.npz").write_text("another run finished first")
-    save_run(folder.path, net, history, {}, plots=False)
+    save_run(folder.path, RunRecord(net, history, {}), plots=False)
     assert folder.commit() == tmp_path / "run-2"
     folder.discard()
     assert (tmp_path / "run" / "model.npz").read_text() == "another run finished first"

@@ -143,9 +143,7 @@ def plot_confusion_matrix(matrix: Any, class_names: Sequence[str] | None = None,
                           ax: Axes | None = None, normalize: bool = False) -> Axes:
     """The confusion matrix (rows: true class, columns: predicted class), counts in each cell."""
     matrix = np.asarray(matrix)
-    if (matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.size == 0
-            or matrix.dtype.kind not in "iuf" or not np.isfinite(matrix).all()
-            or (matrix < 0).any()):
+    if not _is_confusion_matrix(matrix):
         fail("matrix", "a square confusion matrix of finite counts >= 0, as "
              "metrics.confusion_matrix returns", matrix)
     shown = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1) if normalize else matrix
@@ -154,19 +152,24 @@ def plot_confusion_matrix(matrix: Any, class_names: Sequence[str] | None = None,
     image = ax.imshow(shown, cmap="Blues")
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     threshold = shown.max() / 2
-    for row in range(len(matrix)):
-        for column in range(len(matrix)):
-            count = float(matrix[row, column])
-            text = (f"{shown[row, column]:.2f}" if normalize
-                    else f"{count:.0f}" if count.is_integer() else f"{count:.3g}")
-            ax.text(column, row, text, ha="center", va="center", fontsize=7,
-                    color="white" if shown[row, column] > threshold else "black")
+    for (row, column), count in np.ndenumerate(matrix):
+        text = (f"{shown[row, column]:.2f}" if normalize
+                else f"{count:.0f}" if float(count).is_integer() else f"{count:.3g}")
+        ax.text(column, row, text, ha="center", va="center", fontsize=7,
+                color="white" if shown[row, column] > threshold else "black")
     ax.set_xticks(range(len(names)), names, rotation=45 if len(names[0]) > 2 else 0)
     ax.set_yticks(range(len(names)), names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title("Confusion matrix")
     return ax
+
+
+def _is_confusion_matrix(matrix: np.ndarray) -> bool:
+    """Square, not empty, and finite counts >= 0."""
+    return (matrix.ndim == 2 and matrix.shape[0] == matrix.shape[1] and matrix.size > 0
+            and matrix.dtype.kind in "iuf" and bool(np.isfinite(matrix).all())
+            and not (matrix < 0).any())
 
 
 def plot_first_layer_weights(network: Sequential | np.ndarray, n_units: int = 36,

@@ -15,6 +15,7 @@ import math
 import struct
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -46,24 +47,10 @@ def render_report(config: dict[str, Any], history: dict[str, list[float]],
     """The page as a string. ``predicted_probabilities`` (n_test, k) of a classifier give the
     confusion matrix and the mistakes; with ``images``, the mistakes are shown as pictures."""
     sections = [f"<h1>{_text(title)}</h1>", "<h2>Settings and scores</h2>",
-                _settings_table(config)]
-    curves = {name: values for name, values in history.items() if name != "lr"}
-    for measure in ("loss", "accuracy"):
-        series = {name: curves[name] for name in (measure, f"val_{measure}") if name in curves}
-        if series:
-            sections += [f"<h2>{measure.capitalize()} per epoch</h2>",
-                         line_chart_svg(series, "epoch", measure,
-                                        log_y=measure == "loss" and _all_positive(series))]
+                _settings_table(config), *_curves(history)]
     if predicted_probabilities is not None and y_test is not None and len(y_test):
-        names = list(class_names or range(predicted_probabilities.shape[1]))
-        predicted = predicted_probabilities.argmax(axis=1)
-        matrix = confusion_matrix(y_test, predicted, n_classes=len(names))
-        sections += ["<h2>Confusion matrix (rows: true class, columns: predicted)</h2>",
-                     _confusion_table(matrix, names)]
-        wrong = np.flatnonzero(predicted != y_test)
-        sections.append(f"<h2>Mistakes: {len(wrong)} of {len(y_test)} test samples</h2>")
-        if images and X_test is not None and len(wrong):
-            sections.append(_mistakes(X_test, y_test, predicted_probabilities, wrong, names))
+        sections += _scored(predicted_probabilities, y_test, class_names,
+                            X_test if images else None)
     if gradient_norms:
         sections += ["<h2>Gradient norm per layer, across training</h2>",
                      line_chart_svg(gradient_norms, "recorded step", "norm of the gradient",
@@ -73,64 +60,131 @@ def render_report(config: dict[str, Any], history: dict[str, list[float]],
             + "\n".join(sections) + "\n</body></html>\n")
 
 
+def _curves(history: dict[str, list[float]]) -> list[str]:
+    """The loss and accuracy per epoch, training and validation in one chart each."""
+    curves = {name: values for name, values in history.items() if name != "lr"}
+    sections = []
+    for measure in ("loss", "accuracy"):
+        series = {name: curves[name] for name in (measure, f"val_{measure}") if name in curves}
+        if series:
+            sections += [f"<h2>{measure.capitalize()} per epoch</h2>",
+                         line_chart_svg(series, "epoch", measure,
+                                        log_y=measure == "loss" and _all_positive(series))]
+    return sections
+
+
+def _scored(probabilities: np.ndarray, y_test: np.ndarray, class_names: Sequence[str] | None,
+            images: np.ndarray | None) -> list[str]:
+    """A classifier's confusion matrix and its mistakes (as pictures, given ``images``)."""
+    names = list(class_names or range(probabilities.shape[1]))
+    predicted = probabilities.argmax(axis=1)
+    matrix = confusion_matrix(y_test, predicted, n_classes=len(names))
+    wrong = np.flatnonzero(predicted != y_test)
+    sections = ["<h2>Confusion matrix (rows: true class, columns: predicted)</h2>",
+                _confusion_table(matrix, names),
+                f"<h2>Mistakes: {len(wrong)} of {len(y_test)} test samples</h2>"]
+    if images is not None and len(wrong):
+        sections.append(_mistakes(images, y_test, probabilities, wrong, names))
+    return sections
+
+
 # ----------------------------------------------------------------------------------------------
 # The pieces
+
+
+@dataclass
+class _Frame:
+    """Where a chart's values land: the plot area inside the margins, x = 0 .. n_points - 1 and
+    y = low .. high (log10 of the values for a log scale)."""
+
+    width: int
+    height: int
+    low: float
+    high: float
+    n_points: int
+    log_y: bool
+    left: int = 60
+    right: int = 150
+    top: int = 15
+    bottom: int = 40
+
+    @property
+    def plot_width(self) -> int:
+        return self.width - self.left - self.right
+
+    @property
+    def plot_height(self) -> int:
+        return self.height - self.top - self.bottom
+
+    def x_at(self, index: float) -> float:
+        return self.left + self.plot_width * (index / max(self.n_points - 1, 1))
+
+    def y_at(self, value: float) -> float:
+        return self.top + self.plot_height * (1 - (value - self.low) / (self.high - self.low))
+
+    def scaled(self, value: float) -> float:
+        return math.log10(value) if self.log_y else value
 
 
 def line_chart_svg(series: dict[str, list[float]], x_label: str, y_label: str,
                    log_y: bool = False, width: int = 640, height: int = 300) -> str:
     """Lines (one per series, x = 1, 2, ...) with axes, ticks and a legend, as inline SVG."""
-    left, right, top, bottom = 60, 150, 15, 40
     finite = {name: np.asarray(values, dtype=np.float64) for name, values in series.items()}
     every = np.concatenate([values[np.isfinite(values)] for values in finite.values()] or
                            [np.zeros(0)])
     if log_y:
-        every = every[every > 0]
+        every = np.log10(every[every > 0])
     if every.size == 0:
         return "<p>(no finite values to draw)</p>"
-    transform = np.log10 if log_y else (lambda values: values)
-    low, high = float(transform(every).min()), float(transform(every).max())
+    low, high = float(every.min()), float(every.max())
     if high - low < 1e-12:
         low, high = low - 0.5, high + 0.5
-    n_points = max(len(values) for values in finite.values())
-    plot_width, plot_height = width - left - right, height - top - bottom
-
-    def x_at(index: float) -> float:
-        return left + plot_width * (index / max(n_points - 1, 1))
-
-    def y_at(value: float) -> float:
-        return top + plot_height * (1 - (value - low) / (high - low))
-
+    frame = _Frame(width, height, low, high, max(len(values) for values in finite.values()),
+                   log_y)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'role="img" aria-label="{_text(y_label)} per {_text(x_label)}">',
-             f'<rect x="{left}" y="{top}" width="{plot_width}" height="{plot_height}" '
-             'fill="none" stroke="#999"/>']
-    for tick in np.linspace(low, high, 5):
-        label = f"{10 ** tick:.3g}" if log_y else f"{tick:.3g}"
-        parts.append(f'<text x="{left - 5}" y="{y_at(tick) + 4:.1f}" text-anchor="end">'
-                     f"{label}</text>")
-    for tick in sorted({round(value) for value in np.linspace(0, n_points - 1, 6)}):
-        parts.append(f'<text x="{x_at(tick):.1f}" y="{top + plot_height + 15}" '
+             f'<rect x="{frame.left}" y="{frame.top}" width="{frame.plot_width}" '
+             f'height="{frame.plot_height}" fill="none" stroke="#999"/>',
+             *_axes(frame, x_label, y_label), *_lines(frame, finite), "</svg>"]
+    return "\n".join(parts)
+
+
+def _axes(frame: _Frame, x_label: str, y_label: str) -> list[str]:
+    """Five ticks on y, about six on x (numbered from 1), and the two axis labels."""
+    parts = []
+    for tick in np.linspace(frame.low, frame.high, 5):
+        label = f"{10 ** tick:.3g}" if frame.log_y else f"{tick:.3g}"
+        parts.append(f'<text x="{frame.left - 5}" y="{frame.y_at(tick) + 4:.1f}" '
+                     f'text-anchor="end">{label}</text>')
+    for tick in sorted({round(value) for value in np.linspace(0, frame.n_points - 1, 6)}):
+        parts.append(f'<text x="{frame.x_at(tick):.1f}" y="{frame.top + frame.plot_height + 15}" '
                      f'text-anchor="middle">{tick + 1}</text>')
-    parts.append(f'<text x="{left + plot_width / 2:.0f}" y="{height - 5}" '
+    middle = frame.top + frame.plot_height / 2
+    parts.append(f'<text x="{frame.left + frame.plot_width / 2:.0f}" y="{frame.height - 5}" '
                  f'text-anchor="middle">{_text(x_label)}</text>')
-    parts.append(f'<text x="12" y="{top + plot_height / 2:.0f}" text-anchor="middle" '
-                 f'transform="rotate(-90 12 {top + plot_height / 2:.0f})">'
-                 f"{_text(y_label)}{' (log)' if log_y else ''}</text>")
-    for number, (name, values) in enumerate(finite.items()):
+    parts.append(f'<text x="12" y="{middle:.0f}" text-anchor="middle" '
+                 f'transform="rotate(-90 12 {middle:.0f})">'
+                 f"{_text(y_label)}{' (log)' if frame.log_y else ''}</text>")
+    return parts
+
+
+def _lines(frame: _Frame, series: dict[str, np.ndarray]) -> list[str]:
+    """One polyline per series (its finite values; positive ones on a log scale), and its
+    entry in the legend."""
+    parts = []
+    legend_x = frame.width - frame.right
+    for number, (name, values) in enumerate(series.items()):
         colour = COLOURS[number % len(COLOURS)]
-        points = " ".join(f"{x_at(index):.1f},{y_at(float(transform(value))):.1f}"
+        points = " ".join(f"{frame.x_at(index):.1f},{frame.y_at(frame.scaled(value)):.1f}"
                           for index, value in enumerate(values)
-                          if math.isfinite(value) and (value > 0 or not log_y))
+                          if math.isfinite(value) and (value > 0 or not frame.log_y))
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" '
                      f'points="{points}"/>')
-        legend_y = top + 12 + 16 * number
-        parts.append(f'<line x1="{width - right + 10}" y1="{legend_y - 4}" '
-                     f'x2="{width - right + 30}" y2="{legend_y - 4}" stroke="{colour}" '
-                     'stroke-width="2"/>')
-        parts.append(f'<text x="{width - right + 35}" y="{legend_y}">{_text(name)}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts)
+        legend_y = frame.top + 12 + 16 * number
+        parts.append(f'<line x1="{legend_x + 10}" y1="{legend_y - 4}" x2="{legend_x + 30}" '
+                     f'y2="{legend_y - 4}" stroke="{colour}" stroke-width="2"/>')
+        parts.append(f'<text x="{legend_x + 35}" y="{legend_y}">{_text(name)}</text>')
+    return parts
 
 
 def png_data_uri(image: np.ndarray) -> str:

@@ -156,58 +156,80 @@ def can_plot() -> bool:
     return importlib.util.find_spec("matplotlib") is not None
 
 
-def save_run(folder: str | os.PathLike, network: Sequential, history: History,
-             config: dict[str, Any], X_test: np.ndarray | None = None,
-             y_test: np.ndarray | None = None, class_names: list[str] | None = None,
-             gradient_norms: dict[str, list[float]] | None = None,
-             plots: bool = True, problems: list[str] | None = None,
-             images: bool | None = None, plot_worker: Any = None) -> list[Path]:
-    """Write the run's files into ``folder`` (which must exist); return the files written.
+@dataclass
+class RunRecord:
+    """One run as training leaves it: all that saving it, its plots and its report read.
+
+    ``config`` is what config.json holds (the settings and the test scores); ``X_test`` and
+    ``y_test`` are the held-out rows the plots and the report show; ``gradient_norms`` is what a
+    GradientNormRecorder recorded; ``images`` says whether the rows are square images (None:
+    guessed from a square number of inputs).
+    """
+
+    network: Sequential
+    history: History
+    config: dict[str, Any]
+    X_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    class_names: list[str] | None = None
+    gradient_norms: dict[str, list[float]] | None = None
+    images: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.images is None:
+            self.images = math.isqrt(self.network.n_inputs) ** 2 == self.network.n_inputs
+
+    @property
+    def scored_rows(self) -> bool:
+        """Whether there are held-out rows of a classifier to show predictions for."""
+        loss = self.network.loss
+        return self.X_test is not None and self.y_test is not None and len(self.X_test) > 0 \
+            and loss is not None and loss.task == "multiclass"
+
+    @property
+    def title(self) -> str:
+        """The report's title: the command, the data (or recipe) and the date."""
+        config = self.config
+        return (f"nnscratch {config.get('command', 'run')}: "
+                f"{config.get('recipe') or config.get('data', '')} "
+                f"{config.get('date', '')}").strip()
+
+
+def save_run(folder: str | os.PathLike, run: RunRecord, plots: bool = True,
+             problems: list[str] | None = None, plot_worker: Any = None) -> list[Path]:
+    """Write ``run``'s files into ``folder`` (which must exist); return the files written.
 
     The model, history and config come first; a plot that fails is left out and described in
-    ``problems`` (if given) rather than losing the rest. ``gradient_norms`` is what a
-    GradientNormRecorder recorded during training. Write into a RunFolder's ``path`` and
-    commit it, so the run appears only when complete. ``images`` says whether the rows are
-    square images (for the image plots); None guesses from a square number of inputs.
-    ``plot_worker`` (a _plot_worker.PlotWorker) draws the plots in a second process while
-    this one writes the report; if it fails, they are drawn here.
+    ``problems`` (if given) rather than losing the rest. Write into a RunFolder's ``path`` and
+    commit it, so the run appears only when complete. ``plot_worker`` (a
+    _plot_worker.PlotWorker) draws the plots in a second process while this one writes the
+    report; if it fails, they are drawn here.
     """
     folder = Path(folder)
+    history = run.history
     record = {"history": history.history, "epochs": history.epoch,
               "stop_reason": history.stop_reason}
-    written = [network.save(folder / "model.npz",
-                            metadata={**network.metadata, "run": config, **record})]
+    written = [run.network.save(folder / "model.npz",
+                                metadata={**run.network.metadata, "run": run.config, **record})]
     written.append(_write_text(folder / "history.json", json.dumps(record, indent=2)))
     written.append(_write_text(folder / "history.csv", _history_csv(history)))
-    written.append(_write_text(folder / "config.json", json.dumps(config, indent=2)))
-    if images is None:
-        images = math.isqrt(network.n_inputs) ** 2 == network.n_inputs
+    written.append(_write_text(folder / "config.json", json.dumps(run.config, indent=2)))
     problems = problems if problems is not None else []
-    inputs = plot_inputs(network, history, X_test, y_test, class_names, gradient_norms,
-                         images) if plots and can_plot() else None
+    inputs = plot_inputs(run) if plots and can_plot() else None
     # handed to the worker first, so that it draws while this process writes the rest
     submitted = inputs is not None and plot_worker is not None \
         and plot_worker.submit(folder, inputs)
-    written.append(_write_text(folder / "report.html", _report(
-        folder, network, history, config, X_test, y_test, class_names, gradient_norms, images)))
+    written.append(_write_text(folder / "report.html", _report(run)))
     if inputs is not None:
         drawn = plot_worker.result(problems) if submitted else None
         written += drawn if drawn is not None else draw_plots(folder, inputs, problems)
     return written
 
 
-def _report(folder: Path, network: Sequential, history: History, config: dict[str, Any],
-            X_test: np.ndarray | None, y_test: np.ndarray | None,
-            class_names: list[str] | None, gradient_norms: dict[str, list[float]] | None,
-            images: bool) -> str:
-    classifier = network.loss is not None and network.loss.task == "multiclass"
-    probabilities = network.predict_proba(X_test) if classifier and X_test is not None \
-        and y_test is not None and len(X_test) else None
-    return render_report(config, history.history, probabilities, X_test, y_test, class_names,
-                         gradient_norms, images,
-                         title=f"nnscratch {config.get('command', 'run')}: "
-                               f"{config.get('recipe') or config.get('data', '')} "
-                               f"{config.get('date', '')}".strip())
+def _report(run: RunRecord) -> str:
+    probabilities = run.network.predict_proba(run.X_test) if run.scored_rows else None
+    return render_report(run.config, run.history.history, probabilities, run.X_test, run.y_test,
+                         run.class_names, run.gradient_norms, bool(run.images), title=run.title)
 
 
 def load_history(path: str | os.PathLike) -> dict[str, list[float]]:
@@ -349,19 +371,18 @@ class PlotInputs:
         return cls(**json.loads((folder / "inputs.json").read_text(encoding="utf-8")), **loaded)
 
 
-def plot_inputs(network: Sequential, history: History, X_test: np.ndarray | None,
-                y_test: np.ndarray | None, class_names: list[str] | None,
-                gradient_norms: dict[str, list[float]] | None, is_image: bool) -> PlotInputs:
-    """What the run's plots need from the network and the test data (predictions, weights)."""
-    inputs = PlotInputs(history.history, gradient_norms=gradient_norms or None,
-                        class_names=class_names, is_image=bool(is_image))
-    if X_test is not None and y_test is not None and len(X_test) and network.loss is not None \
-            and network.loss.task == "multiclass":
-        inputs.predicted = network.predict(X_test)
-        inputs.y_test, inputs.n_classes = np.asarray(y_test), network.n_outputs
-        if is_image:
-            inputs.X_test = X_test
-    if is_image and network.n_inputs > 4:
+def plot_inputs(run: RunRecord) -> PlotInputs:
+    """What the run's plots need from the network and the test data (predictions, weights),
+    as PlotInputs, which a second process can read."""
+    network = run.network
+    inputs = PlotInputs(run.history.history, gradient_norms=run.gradient_norms or None,
+                        class_names=run.class_names, is_image=bool(run.images))
+    if run.scored_rows:
+        inputs.predicted = network.predict(run.X_test)
+        inputs.y_test, inputs.n_classes = np.asarray(run.y_test), network.n_outputs
+        if run.images:
+            inputs.X_test = run.X_test
+    if run.images and network.n_inputs > 4:
         from .plots import first_layer_weights
 
         inputs.first_weights = first_layer_weights(network)

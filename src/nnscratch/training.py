@@ -72,9 +72,20 @@ class TrainingDivergedError(FloatingPointError):
     from the start of the epoch in which it happened (the last ones known to be finite).
     """
 
-    def __init__(self, message: str, history: History | None = None):
-        super().__init__(message)
+    def __init__(self, what: str, learning_rate: float, where: str = "", outcome: str = "",
+                 history: History | None = None):
+        self.what, self.learning_rate, self.where, self.outcome = what, learning_rate, where, \
+            outcome
         self.history = history
+        super().__init__(self.advice())
+
+    def advice(self, learning_rate_option: str = "lr=") -> str:
+        """What happened and what to try, the learning rate written as ``learning_rate_option``
+        spells it (the command line says ``--lr 0.001``, Python ``lr=0.001``)."""
+        return (f"Training diverged: {self.what}{self.where} with learning rate "
+                f"{self.learning_rate:g}. Lower the learning rate (try {learning_rate_option}"
+                f"{self.learning_rate / 10:g}) or scale the inputs (e.g. to [0, 1] or zero mean "
+                f"and unit variance). {self.outcome}")
 
 
 def fit(
@@ -305,8 +316,7 @@ def _largest_product_flops(model: Any, batch_size: int) -> float:
 
 def _diverged(run: _Run, what: str, where: str) -> NoReturn:
     run.last_finite.restore()
-    raise TrainingDivergedError(_divergence_message(what, run.optimizer, where, _RESET),
-                                run.history)
+    raise TrainingDivergedError(what, run.optimizer.lr, where, _RESET, run.history)
 
 
 def train_step(
@@ -345,12 +355,12 @@ def train_on_batch(model: Any, X: Any, y: Any, *, loss: str | Loss | None = None
     value = float(value)  # one step, reported: read from the device
     if math.isfinite(value) and not _weights_are_finite(model):
         before.restore()
-        raise TrainingDivergedError(_divergence_message(
-            "the weights became NaN or infinite", optimizer, "",
-            "The weights and the optimizer's state were reset to those before the step."))
+        raise TrainingDivergedError(
+            "the weights became NaN or infinite", optimizer.lr,
+            outcome="The weights and the optimizer's state were reset to those before the step.")
     if not math.isfinite(value):
-        raise TrainingDivergedError(_divergence_message(f"the loss became {value}", optimizer, "",
-                                                        "The weights were left unchanged."))
+        raise TrainingDivergedError(f"the loss became {value}", optimizer.lr,
+                                    outcome="The weights were left unchanged.")
     totals = _Totals()
     totals.add(value, outputs, targets, loss.task)
     return totals.logs()
@@ -686,12 +696,6 @@ def _claim_optimizer(optimizer: Optimizer, model: Any) -> None:
 # Which network each optimizer trains, known without holding either: kept here rather than on
 # the optimizer, so that optimizers and networks stay plain objects (copyable, picklable).
 _OPTIMIZER_OWNERS: weakref.WeakKeyDictionary[Optimizer, weakref.ref] = weakref.WeakKeyDictionary()
-
-
-def _divergence_message(what: str, optimizer: Optimizer, where: str, outcome: str) -> str:
-    return (f"Training diverged: {what}{where} with learning rate "
-            f"{optimizer.lr:g}. Lower the learning rate (try lr={optimizer.lr / 10:g}) or scale "
-            f"the inputs (e.g. to [0, 1] or zero mean and unit variance). {outcome}")
 
 
 class _StopOnInterrupt(StopSignals):
