@@ -526,3 +526,31 @@ def test_promise_one_optimizer_cannot_silently_train_two_networks():
     first.fit(X, y, epochs=2)  # its own optimizer still works for it
     copy = first.copy()  # a copy has its own optimizer
     copy.fit(X, y, epochs=3)
+
+
+def test_the_callback_list_calls_only_the_hooks_a_callback_overrides(monkeypatch):
+    """One loop per hook over the callbacks that override it; with no batch watcher, a step
+    calls no on_batch_end and builds no logs for one."""
+    calls = []
+
+    class EpochsOnly(ns.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            calls.append(("epoch", epoch))
+
+    class Batches(ns.callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            calls.append(("batch", batch, logs["size"]))
+
+    listed = ns.callbacks.CallbackList([EpochsOnly(), Batches(), ns.callbacks.Callback()])
+    assert [len(listed.hooks[hook]) for hook in listed.HOOKS] == [0, 0, 1, 1, 0]
+    X, y = blobs(30)
+    ns.MLP([2, 4, 3], seed=0).fit(X, y, loss="cross_entropy", epochs=2, batch_size=10,
+                                  callbacks=[EpochsOnly()], verbose=0)
+    assert calls == [("epoch", 0), ("epoch", 1)]
+    calls.clear()
+    ns.MLP([2, 4, 3], seed=0).fit(X, y, loss="cross_entropy", epochs=1, batch_size=10,
+                                  callbacks=[Batches()], verbose=0)
+    assert calls == [("batch", 0, 10), ("batch", 1, 10), ("batch", 2, 10)]
+    watcher = ns.callbacks.Callback()  # a hook set on the instance counts as overridden
+    watcher.on_batch_end = lambda batch, logs=None: calls.append(("instance", batch))
+    assert ns.callbacks.CallbackList([watcher]).watch_batches

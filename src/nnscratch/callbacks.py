@@ -52,6 +52,46 @@ class Callback:
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None: ...
 
 
+class CallbackList:
+    """The callbacks of one fit, called as one.
+
+    Each hook reaches only the callbacks that override it, in one loop: a step calls no
+    ``on_batch_end`` at all, and builds no logs for it, when no callback watches batches
+    (Keras's CallbackList skips the hooks nobody overrides the same way).
+    """
+
+    HOOKS = ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end")
+
+    def __init__(self, callbacks: list[Callback]):
+        self.callbacks = list(callbacks)
+        self.hooks: dict[str, list[Callable[..., None]]] = {
+            hook: [getattr(callback, hook) for callback in self.callbacks
+                   if _overrides(callback, hook)]
+            for hook in self.HOOKS}
+
+    @property
+    def watch_batches(self) -> bool:
+        """Whether any callback overrides on_batch_end."""
+        return bool(self.hooks["on_batch_end"])
+
+    def begin(self, model: Any, params: dict[str, Any]) -> None:
+        """Hand every callback the model and the run's facts, then start them."""
+        for callback in self.callbacks:
+            callback.set_model(model)
+            callback.set_params(params)
+        self.call("on_train_begin")
+
+    def call(self, hook: str, *arguments: Any) -> None:
+        """Call ``hook`` of each callback that overrides it, in order."""
+        for method in self.hooks[hook]:
+            method(*arguments)
+
+
+def _overrides(callback: Callback, hook: str) -> bool:
+    """Whether ``callback``'s class (or the instance itself) replaces Callback's empty hook."""
+    return hook in vars(callback) or getattr(type(callback), hook) is not getattr(Callback, hook)
+
+
 class History(Callback):
     """What ``fit`` returns: ``history[name]`` is a list with one value per epoch.
 

@@ -59,7 +59,7 @@ from .backend import (
     take_rows,
     to_numpy,
 )
-from .callbacks import Callback, History, ProgressLogger
+from .callbacks import Callback, CallbackList, History, ProgressLogger
 from .losses import Loss, get_loss
 from .metrics import CLASSIFICATION_TASKS, predicted_labels
 from .optim import SGD, Optimizer, get_optimizer
@@ -164,8 +164,7 @@ def fit(
                 blas:
             for epoch in range(run.initial_epoch, run.epochs):
                 logs = _train_epoch(run, epoch, interrupt, blas)
-                for callback in run.callbacks:
-                    callback.on_epoch_end(epoch, logs)
+                run.callbacks.call("on_epoch_end", epoch, logs)
                 if interrupt.requested:
                     model.stop_reason = "interrupted"
                 if interrupt.requested or model.stop_training:
@@ -173,8 +172,7 @@ def fit(
     finally:
         _row_sparse_gradients(model, False)
     run.history.stop_signal = interrupt.signal_number  # also one after the last epoch's check
-    for callback in run.callbacks:
-        callback.on_train_end()
+    run.callbacks.call("on_train_end")
     run.history.stop_reason = model.stop_reason
     return run.history
 
@@ -196,7 +194,7 @@ class _Run:
     seed: int | None
     epochs: int
     initial_epoch: int
-    callbacks: list[Callback]
+    callbacks: CallbackList
     history: History
     last_finite: _Snapshot
 
@@ -233,7 +231,8 @@ def _plan(model, X, y, loss, optimizer, epochs, batch_size, validation_data, val
     history = History()
     progress = [ProgressLogger(verbose)] if verbose else []
     return _Run(model, loss, optimizer, X, targets, weights, train_rows, validation, batch_size,
-                bool(shuffle), seed, epochs, initial_epoch, [history, *callbacks, *progress],
+                bool(shuffle), seed, epochs, initial_epoch,
+                CallbackList([history, *callbacks, *progress]),
                 history, _Snapshot(model, optimizer))
 
 
@@ -246,12 +245,9 @@ def _begin(run: _Run) -> None:
     model.loss, model.optimizer = run.loss, run.optimizer
     model.stop_training, model.stop_reason = False, None
     model.history = run.history
-    facts = {"epochs": run.epochs, "steps": math.ceil(run.n_train / run.batch_size),
-             "samples": run.n_train, "batch_size": run.batch_size}
-    for callback in run.callbacks:
-        callback.set_model(model)
-        callback.set_params(facts)
-        callback.on_train_begin()
+    run.callbacks.begin(model, {"epochs": run.epochs,
+                                "steps": math.ceil(run.n_train / run.batch_size),
+                                "samples": run.n_train, "batch_size": run.batch_size})
 
 
 def _train_epoch(run: _Run, epoch: int, interrupt: _StopOnInterrupt,
@@ -261,14 +257,13 @@ def _train_epoch(run: _Run, epoch: int, interrupt: _StopOnInterrupt,
     A non-finite loss, or weights that are no longer finite at the end, put the weights and
     the optimizer's state back to those of the epoch's start and raise TrainingDivergedError.
     """
-    for callback in run.callbacks:
-        callback.on_epoch_begin(epoch)
+    run.callbacks.call("on_epoch_begin", epoch)
     run.last_finite.take()  # the weights were checked finite at the end of the last epoch
     totals = _Totals()
     epoch_rng = run.model.rng if run.seed is None else np.random.default_rng([run.seed, epoch])
-    backend = model_backend(run.model)
+    watch_batches = run.callbacks.watch_batches
     for batch, rows in enumerate(_batches(run.n_train, run.train_rows, run.batch_size,
-                                          run.shuffle, epoch_rng, backend)):
+                                          run.shuffle, epoch_rng, model_backend(run.model))):
         y_batch = take_rows(run.targets, rows)
         blas.begin_step()
         outputs, value = train_step(run.model, run.loss, run.optimizer,
@@ -279,10 +274,16 @@ def _train_epoch(run: _Run, epoch: int, interrupt: _StopOnInterrupt,
             _diverged(run, f"the loss became {value}",
                       f" at epoch {epoch + 1}, batch {batch + 1}")
         totals.add(value, outputs, y_batch, run.loss.task)
-        for callback in run.callbacks:
-            callback.on_batch_end(batch, {"loss": value, "size": outputs.shape[0]})
+        if watch_batches:
+            run.callbacks.call("on_batch_end", batch, {"loss": value, "size": outputs.shape[0]})
         if interrupt.requested:
             break
+    return _epoch_logs(run, epoch, totals)
+
+
+def _epoch_logs(run: _Run, epoch: int, totals: _Totals) -> dict[str, float]:
+    """The epoch's loss and accuracy, checked finite with the weights, then the validation
+    scores and the learning rate."""
     logs = totals.logs()  # for NumPy: sums of floats; elsewhere the one read from the device
     if not math.isfinite(logs["loss"]):  # seen only now when the loss stayed on the device
         _diverged(run, f"the loss became {logs['loss']}", f" during epoch {epoch + 1}")
