@@ -12,6 +12,9 @@ dependency order, lowest first, so there are no cycles and nothing reaches up:
                   cli: process < common < arguments, images < train, commands < parser < __init__
                   sklearn (estimators over network, imported only as nnscratch.sklearn)
 
+No function or method is more complex than 12 by radon's count of cyclomatic complexity (ruff
+checks its own count, mccabe's, against the same limit).
+
 No module imports a name from the package's ``__init__`` (importing a sibling module through
 ``from . import x`` is fine), and no module imports the package by its absolute name.
 """
@@ -107,3 +110,37 @@ def test_the_checker_sees_imports_inside_functions(tmp_path, monkeypatch):
     (fake / "network.py").write_text("")
     monkeypatch.setattr(__import__(__name__), "PACKAGE", fake)
     assert imports_of(fake / "layers.py") == {"network": 2}
+
+
+MAX_COMPLEXITY = 12
+
+
+def function_blocks(blocks):
+    """radon's blocks flattened: functions, methods and the functions nested in either."""
+    for block in blocks:
+        if hasattr(block, "methods"):  # a class: its methods and nested classes
+            yield from function_blocks([*block.methods, *block.inner_classes])
+        else:
+            yield block
+            yield from function_blocks(block.closures)
+
+
+def test_no_function_is_more_complex_than_12_by_radon():
+    from radon.complexity import cc_visit
+
+    too_complex = [f"{module_name(path)}.{block.fullname} (line {block.lineno}): "
+                   f"{block.complexity}"
+                   for path in MODULES
+                   for block in function_blocks(cc_visit(path.read_text(encoding="utf-8")))
+                   if block.complexity > MAX_COMPLEXITY]
+    assert not too_complex, too_complex
+
+
+def test_the_complexity_check_sees_methods_and_nested_functions():
+    from radon.complexity import cc_visit
+
+    branches = "".join(f"        if x == {n}:\n            return {n}\n" for n in range(13))
+    code = ("class A:\n    def f(self, x):\n        def g(x):\n" + branches.replace(
+        "        ", "            ") + "            return 0\n        return g(x)\n")
+    found = {block.name: block.complexity for block in function_blocks(cc_visit(code))}
+    assert found["g"] > MAX_COMPLEXITY and found["f"] <= MAX_COMPLEXITY

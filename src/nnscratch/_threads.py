@@ -124,15 +124,7 @@ class ThreadChoice:
 
     def _record(self, seconds: float) -> None:
         if self.trial:
-            samples = self.samples[self.current]
-            samples.append(seconds)
-            slow = self.best_time and seconds > self.SLOWER * self.best_time
-            if len(samples) >= self.TRIAL_STEPS or (slow and self.current != self.best):
-                self.trial.pop(0)
-                if not self.best_time:  # the fit's first trial: the first option, for now
-                    self.best, self.best_time = self.current, statistics.median(samples)
-                if not self.trial:
-                    self._decide()
+            self._record_trial(seconds)
             return
         self.until_trial -= 1
         self.slow_steps = self.slow_steps + 1 if seconds > self.SLOWER * self.best_time else 0
@@ -141,6 +133,19 @@ class ThreadChoice:
         elif self.until_trial <= 0:  # time the other option again, and the best beside it
             self._start_trial([option for option in self.options if option != self.best]
                               + [self.best], reset=False)
+
+    def _record_trial(self, seconds: float) -> None:
+        """One timed step of the option on trial; the trial moves on after TRIAL_STEPS, or
+        at once when an option other than the best is much slower than it."""
+        samples = self.samples[self.current]
+        samples.append(seconds)
+        slow = self.best_time and seconds > self.SLOWER * self.best_time
+        if len(samples) >= self.TRIAL_STEPS or (slow and self.current != self.best):
+            self.trial.pop(0)
+            if not self.best_time:  # the fit's first trial: the first option, for now
+                self.best, self.best_time = self.current, statistics.median(samples)
+            if not self.trial:
+                self._decide()
 
     def _start_trial(self, options: list[int | None], reset: bool) -> None:
         self.trial = options

@@ -80,22 +80,7 @@ class Sequential:
 
     def __init__(self, layers: Sequence[Layer], seed: int | None = None,
                  dtype: Any = "float32", loss: str | Loss | None = None):
-        if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)) or not layers:
-            fail("layers", "a non-empty list of layers", layers,
-                 "For example [Dense(64, 128), ReLU(), Dense(128, 10)].", TypeError)
-        for index, layer in enumerate(layers):
-            if not isinstance(layer, Layer):
-                hint = ("Instantiate it: write ReLU() rather than ReLU."
-                        if isinstance(layer, type) else
-                        "Custom layers must subclass nnscratch.Layer.")
-                fail(f"layers[{index}]", "a Layer instance", layer, hint, TypeError)
-        for index, layer in enumerate(layers):
-            first = next(i for i, other in enumerate(layers) if other is layer)
-            if first != index:
-                fail(f"layers[{index}]", "a layer object not already in the list", layer,
-                     f"It is the same object as layers[{first}]: a layer caches its input and "
-                     "owns its weights, so it cannot appear twice. Create a new one, e.g. "
-                     "ReLU() for each place.")
+        _check_layers(layers)
         self.layers: list[Layer] = list(layers)
         self.dtype = np.dtype(_check_dtype(dtype))
         self.seed = (int(np.random.SeedSequence().entropy) if seed is None  # type: ignore[arg-type]
@@ -444,6 +429,26 @@ def _backward(layer: Layer, grad_output: np.ndarray, input_grad: bool) -> np.nda
 @functools.cache
 def _takes_input_grad(backward: Any) -> bool:
     return "input_grad" in inspect.signature(backward).parameters
+
+
+def _check_layers(layers: Any) -> None:
+    """A non-empty list of Layer instances, none of them twice."""
+    if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)) or not layers:
+        fail("layers", "a non-empty list of layers", layers,
+             "For example [Dense(64, 128), ReLU(), Dense(128, 10)].", TypeError)
+    for index, layer in enumerate(layers):
+        if not isinstance(layer, Layer):
+            hint = ("Instantiate it: write ReLU() rather than ReLU."
+                    if isinstance(layer, type) else
+                    "Custom layers must subclass nnscratch.Layer.")
+            fail(f"layers[{index}]", "a Layer instance", layer, hint, TypeError)
+    for index, layer in enumerate(layers):
+        first = next(i for i, other in enumerate(layers) if other is layer)
+        if first != index:
+            fail(f"layers[{index}]", "a layer object not already in the list", layer,
+                 f"It is the same object as layers[{first}]: a layer caches its input and "
+                 "owns its weights, so it cannot appear twice. Create a new one, e.g. "
+                 "ReLU() for each place.")
 
 
 def _default_init(next_layer: Layer | None) -> str:

@@ -161,9 +161,8 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
 # The config: what the file promises, checked before anything is built
 
 
-def network_config(network: Any, include_optimizer: bool,
-                   metadata: dict[str, Any] | None) -> dict[str, Any]:
-    """The JSON description of ``network`` that ``Sequential.from_config`` turns back into it."""
+def _layer_configs(network: Any) -> list[dict[str, Any]]:
+    """Each layer's type and config; a layer outside the closed list cannot be saved."""
     layers = []
     for index, layer in enumerate(network.layers):
         if LAYER_TYPES.get(type(layer).__name__) is not type(layer):
@@ -171,21 +170,32 @@ def network_config(network: Any, include_optimizer: bool,
                              f"saved: a model file may hold only the built-in layers "
                              f"({', '.join(LAYER_TYPES)}), so that loading runs no foreign code.")
         layers.append({"type": type(layer).__name__, "config": layer.get_config()})
+    return layers
+
+
+def _optimizer_record(optimizer: Any) -> dict[str, Any] | None:
+    """The optimizer's name, settings, step count and the names of its state's arrays (the
+    arrays themselves go beside the weights); None without one, or for one not built in."""
+    if optimizer is None:
+        return None
+    if type(optimizer) not in OPTIMIZER_TYPES.values():
+        warnings.warn(f"The optimizer {optimizer!r} is not a built-in one, so its state is not "
+                      "saved.", stacklevel=4)
+        return None
+    state = optimizer.state_dict()
+    return {"name": state["name"], "config": state["config"], "steps": state["steps"],
+            "state": {str(index): sorted(slots) for index, slots in state["state"].items()}}
+
+
+def network_config(network: Any, include_optimizer: bool,
+                   metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """The JSON description of ``network`` that ``Sequential.from_config`` turns back into it."""
+    layers = _layer_configs(network)
     loss_name = next((name for name, cls in LOSSES.items() if type(network.loss) is cls), None)
     if network.loss is not None and loss_name is None:
         warnings.warn(f"The loss {network.loss!r} is not a built-in one, so it is not saved; "
                       "pass loss=... when you fit or evaluate the loaded network.", stacklevel=3)
-    optimizer = None
-    if include_optimizer and network.optimizer is not None:
-        if type(network.optimizer) not in OPTIMIZER_TYPES.values():
-            warnings.warn(f"The optimizer {network.optimizer!r} is not a built-in one, so its "
-                          "state is not saved.", stacklevel=3)
-        else:
-            state = network.optimizer.state_dict()
-            optimizer = {"name": state["name"], "config": state["config"],
-                         "steps": state["steps"],
-                         "state": {str(index): sorted(slots)
-                                   for index, slots in state["state"].items()}}
+    optimizer = _optimizer_record(network.optimizer) if include_optimizer else None
     if metadata is None:
         metadata = network.metadata
     if not isinstance(metadata, dict):
@@ -685,6 +695,20 @@ def _read_safetensors_header(file: IO[bytes], size: int) -> tuple[dict[str, Any]
     The tensors must tile the data region exactly: sorted by offset, the first starts at 0,
     each starts where the one before ended, and the last ends at the end of the file.
     """
+    header, header_length = _header_json(file, size)
+    metadata = header.get("__metadata__")
+    if not isinstance(metadata, dict) or "nnscratch_config" not in metadata:
+        raise ModelFileError("it has no nnscratch config in its metadata, so the layers "
+                             "between the weights are unknown. Save it with net.save().")
+    if not all(
+            isinstance(key, str) and isinstance(value, str) for key, value in metadata.items()):
+        raise ModelFileError("its __metadata__ is not a map of strings to strings")
+    _check_tiling(header, size - 8 - header_length)
+    return header, 8 + header_length
+
+
+def _header_json(file: IO[bytes], size: int) -> tuple[dict[str, Any], int]:
+    """The header's JSON object and its length in bytes, bounded by the file and the limit."""
     length_bytes = file.read(8)
     if len(length_bytes) != 8:
         raise ModelFileError(f"it is {size} bytes long, too short for a header")
@@ -697,14 +721,11 @@ def _read_safetensors_header(file: IO[bytes], size: int) -> tuple[dict[str, Any]
     header = _strict_json(text, "its header")
     if not isinstance(header, dict):
         raise ModelFileError("its header is not a JSON object")
-    metadata = header.get("__metadata__")
-    if not isinstance(metadata, dict) or "nnscratch_config" not in metadata:
-        raise ModelFileError("it has no nnscratch config in its metadata, so the layers "
-                             "between the weights are unknown. Save it with net.save().")
-    if not all(
-            isinstance(key, str) and isinstance(value, str) for key, value in metadata.items()):
-        raise ModelFileError("its __metadata__ is not a map of strings to strings")
-    data_length = size - 8 - header_length
+    return header, header_length
+
+
+def _check_tiling(header: dict[str, Any], data_length: int) -> None:
+    """The tensors, sorted by offset, cover the data region with no gap and no overlap."""
     end = 0
     for name, entry in sorted(_tensor_entries(header), key=lambda item: item[1]["data_offsets"]):
         begin, stop = entry["data_offsets"]
@@ -719,23 +740,26 @@ def _read_safetensors_header(file: IO[bytes], size: int) -> tuple[dict[str, Any]
     if end != data_length:
         raise ModelFileError(f"its tensors cover {end:,} bytes of data, but the file holds "
                              f"{data_length:,} (truncated, or trailing bytes)")
-    return header, 8 + header_length
 
 
 def _tensor_entries(header: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     for name, entry in header.items():
         if name == "__metadata__":
             continue
-        if (not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}
-                or not _is_name_in(entry["dtype"], SAFETENSORS_DTYPES)
-                or not isinstance(entry["shape"], list)
-                or not all(_is_whole(n) and 0 <= n <= MAX_FEATURES for n in entry["shape"])
-                or not isinstance(entry["data_offsets"], list)
-                or len(entry["data_offsets"]) != 2
-                or not all(_is_whole(n) and n >= 0 for n in entry["data_offsets"])):
+        if not _is_tensor_entry(entry):
             raise ModelFileError(f"tensor {name!r} is not described by a dtype (F32 or F64), a "
                                  "shape and two data offsets")
         yield name, entry
+
+
+def _is_tensor_entry(entry: Any) -> bool:
+    """A dtype nnscratch reads, a shape of bounded sizes and two non-negative offsets."""
+    return (isinstance(entry, dict) and set(entry) == {"dtype", "shape", "data_offsets"}
+            and _is_name_in(entry["dtype"], SAFETENSORS_DTYPES)
+            and isinstance(entry["shape"], list)
+            and all(_is_whole(n) and 0 <= n <= MAX_FEATURES for n in entry["shape"])
+            and isinstance(entry["data_offsets"], list) and len(entry["data_offsets"]) == 2
+            and all(_is_whole(n) and n >= 0 for n in entry["data_offsets"]))
 
 
 # ----------------------------------------------------------------------------------------------

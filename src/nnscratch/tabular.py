@@ -400,17 +400,8 @@ def _load_npy(path: Path, max_bytes: int) -> np.ndarray:
 
 def _table_from_arrays(path: Path, X: np.ndarray, y: np.ndarray, feature_names: list[str],
                        target_name: str) -> Table:
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise DataError(f"{path}: the features must be a 2-D array (rows, features) with at "
-                        f"least one of each; got shape {X.shape}.")
-    if X.dtype.kind not in "iufb":
-        raise DataError(f"{path}: the features must be numbers; got dtype {X.dtype}.")
     y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
-    if y.ndim != 1 or len(y) != len(X):
-        raise DataError(f"{path}: the target must be one value per row ({len(X)}); got shape "
-                        f"{y.shape}.")
-    if y.dtype.kind not in "iufbUS":
-        raise DataError(f"{path}: the target must be numbers or strings; got dtype {y.dtype}.")
+    _check_shapes_and_types(path, X, y)
     X = X.astype(np.float64)
     bad = np.argwhere(~np.isfinite(X))
     if len(bad):
@@ -422,6 +413,20 @@ def _table_from_arrays(path: Path, X: np.ndarray, y: np.ndarray, feature_names: 
         raise DataError(f"{path}: row {row}: the target is {y[row]}, not finite.")
     return Table(X, y.astype(str) if y.dtype.kind == "S" else y, feature_names, target_name,
                  str(path))
+
+
+def _check_shapes_and_types(path: Path, X: np.ndarray, y: np.ndarray) -> None:
+    """Features (rows, features) of numbers, and one target per row, numbers or strings."""
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise DataError(f"{path}: the features must be a 2-D array (rows, features) with at "
+                        f"least one of each; got shape {X.shape}.")
+    if X.dtype.kind not in "iufb":
+        raise DataError(f"{path}: the features must be numbers; got dtype {X.dtype}.")
+    if y.ndim != 1 or len(y) != len(X):
+        raise DataError(f"{path}: the target must be one value per row ({len(X)}); got shape "
+                        f"{y.shape}.")
+    if y.dtype.kind not in "iufbUS":
+        raise DataError(f"{path}: the target must be numbers or strings; got dtype {y.dtype}.")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -430,16 +430,9 @@ def sample_weights(loss: Loss, targets: np.ndarray, n_outputs: int, class_weight
     ``class_weight="balanced"`` gives class c the weight n / (n_classes * count_c), as
     scikit-learn does; a dict {class: weight} sets them directly (missing classes get 1).
     """
-    weights = None
     targets = to_numpy(targets)  # the weights are worked out on the host, once
-    if sample_weight is not None:
-        weights = to_numpy(sample_weight).astype(np.float64)
-        if weights.ndim != 1 or len(weights) != len(targets):
-            fail("sample_weight", f"a 1-D array with one weight per sample ({len(targets)})",
-                 sample_weight)
-        if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() == 0:
-            fail("sample_weight", "finite, non-negative weights, not all zero", sample_weight)
-        weights = _check_weight_scale(weights, dtype, "sample_weight")
+    weights = None if sample_weight is None else _sample_weight(sample_weight, len(targets),
+                                                                 dtype)
     if class_weight is not None:
         labels = _true_labels(targets, loss.task) if loss.task in CLASSIFICATION_TASKS else None
         if labels is None or labels.ndim != 1:
@@ -450,6 +443,17 @@ def sample_weights(loss: Loss, targets: np.ndarray, n_outputs: int, class_weight
         weights = per_class[labels] if weights is None else weights * per_class[labels]
         weights = _check_weight_scale(weights, dtype, "class_weight (times sample_weight)")
     return weights
+
+
+def _sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> np.ndarray:
+    """``sample_weight`` checked: one finite, non-negative weight per sample, not all zero."""
+    weights = to_numpy(sample_weight).astype(np.float64)
+    if weights.ndim != 1 or len(weights) != n_samples:
+        fail("sample_weight", f"a 1-D array with one weight per sample ({n_samples})",
+             sample_weight)
+    if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() == 0:
+        fail("sample_weight", "finite, non-negative weights, not all zero", sample_weight)
+    return _check_weight_scale(weights, dtype, "sample_weight")
 
 
 WEIGHT_SCALE = (1e-6, 1e6)

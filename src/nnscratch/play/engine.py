@@ -72,12 +72,26 @@ class Settings:
         return settings
 
     def check(self) -> None:
+        """Every field within its limits (the data, the network, the training); the plane's
+        loss is squared error whatever was asked."""
         _choice("data", self.data, DATA_SETS)
         _number("noise", self.noise, 0.0, 1.0)
         _integer("n_points", self.n_points, 10, MAX_POINTS)
         _number("test_ratio", self.test_ratio, 0.0, 0.9)
         _integer("classes", self.classes, 2, 5)
         _integer("seed", self.seed, 0, 2**31 - 1)
+        self._check_network()
+        _choice("loss", self.loss, ("cross_entropy", "mse"))
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _number("lr", self.lr, 1e-5, 10.0)
+        _integer("batch_size", self.batch_size, 0, MAX_POINTS)
+        _number("l2", self.l2, 0.0, 1.0)
+        _number("dropout", self.dropout, 0.0, 0.9)
+        if self.data == "plane" and self.loss != "mse":
+            self.loss = "mse"  # the regression plane has one real target: squared error
+
+    def _check_network(self) -> None:
+        """The hidden layers, their activations and the input features."""
         if not isinstance(self.layers, list) or len(self.layers) > MAX_LAYERS:
             raise SettingsError(f"layers must be a list of at most {MAX_LAYERS} sizes")
         for size in self.layers:
@@ -86,20 +100,12 @@ class Settings:
             raise SettingsError("activations must name one activation per hidden layer")
         for name in self.activations:
             _choice("activation", name, ACTIVATION_NAMES)
-        _choice("loss", self.loss, ("cross_entropy", "mse"))
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _number("lr", self.lr, 1e-5, 10.0)
-        _integer("batch_size", self.batch_size, 0, MAX_POINTS)
-        _number("l2", self.l2, 0.0, 1.0)
-        _number("dropout", self.dropout, 0.0, 0.9)
         if not isinstance(self.features, list) or not self.features or \
                 len(set(self.features)) != len(self.features):
             raise SettingsError(f"features must be a non-empty list of distinct names from "
                                 f"{list(FEATURES)}")
         for name in self.features:
             _choice("feature", name, tuple(FEATURES))
-        if self.data == "plane" and self.loss != "mse":
-            self.loss = "mse"  # the regression plane has one real target: squared error
 
     @property
     def regression(self) -> bool:
@@ -332,43 +338,19 @@ class Playground:
         backward equation of one SGD step on that point alone: dL/dz, dL/dW[i, unit] =
         a_i dL/dz, dL/db = dL/dz, and the updated weights W - lr dL/dW (what plain SGD would
         do; Adam and momentum scale the step by their own state)."""
-        dense = [index for index, item in enumerate(self.network.layers)
-                 if isinstance(item, Dense)]
-        if not 0 <= layer < len(dense):
-            raise SettingsError(f"layer must be in [0, {len(dense) - 1}]; got {layer}")
-        target_layer = self.network.layers[dense[layer]]
+        position = self._dense_position(layer, unit)
+        target_layer = self.network.layers[position]
         assert isinstance(target_layer, Dense)
-        if not 0 <= unit < target_layer.out_features:
-            raise SettingsError(f"unit must be in [0, {target_layer.out_features - 1}]; got {unit}")
         if len(self.train_rows) == 0:
             raise SettingsError("there are no training points")
         row = self.train_rows[sample % len(self.train_rows)]
-        x = self.inputs(np.array([row]))
-        inputs_to_layer = x
-        for index, item in enumerate(self.network.layers):
-            if index == dense[layer]:
-                inputs_to_layer = x
-            x = item.forward(x, training=False)
-        outputs = x
-        assert self.network.loss is not None
-        loss_value = float(self.network.loss.forward(outputs, self.targets(np.array([row]))))
-        grad = self.network.loss.backward()
-        grad_z: np.ndarray | None = None
-        for index in range(len(self.network.layers) - 1, -1, -1):
-            if index == dense[layer]:
-                grad_z = grad
-            passed_back = self.network.layers[index].backward(grad)
-            assert passed_back is not None  # every layer returns dL/d(its input) by default
-            grad = passed_back
-        assert grad_z is not None
+        a_in, loss_value, grad_z = self._one_point(row, position)
         weights = target_layer.params["W"][:, unit]
         bias = float(target_layer.params["b"][unit])
-        a_in = inputs_to_layer[0]
         z = float(a_in @ weights + bias)
         activation = (self.settings.activations[layer] if layer < len(self.settings.layers)
                       else ("identity" if self.settings.loss == "mse" else "softmax"))
-        after = self.network.layers[dense[layer] + 1] if layer < len(self.settings.layers) \
-            else None
+        after = self.network.layers[position + 1] if layer < len(self.settings.layers) else None
         a_out = float(after.forward(np.array([[z]]), training=False)[0, 0]) \
             if after is not None else None
         grad_weights = a_in * float(grad_z[0, unit])
@@ -380,6 +362,39 @@ class Playground:
                 "grad_weights": grad_weights.tolist(), "grad_bias": float(grad_z[0, unit]),
                 "lr": lr, "new_weights": (weights - lr * grad_weights).tolist(),
                 "new_bias": bias - lr * float(grad_z[0, unit])}
+
+    def _dense_position(self, layer: int, unit: int) -> int:
+        """Where Dense layer ``layer`` sits in the network, checked, with its unit ``unit``."""
+        dense = [index for index, item in enumerate(self.network.layers)
+                 if isinstance(item, Dense)]
+        if not 0 <= layer < len(dense):
+            raise SettingsError(f"layer must be in [0, {len(dense) - 1}]; got {layer}")
+        out_features = self.network.layers[dense[layer]].params["W"].shape[1]
+        if not 0 <= unit < out_features:
+            raise SettingsError(f"unit must be in [0, {out_features - 1}]; got {unit}")
+        return dense[layer]
+
+    def _one_point(self, row: int, position: int) -> tuple[np.ndarray, float, np.ndarray]:
+        """Forward and backward through the network for one training point: the input of the
+        layer at ``position``, the loss, and dL/dz at that layer's output."""
+        x = self.inputs(np.array([row]))
+        inputs_to_layer = x
+        for index, item in enumerate(self.network.layers):
+            if index == position:
+                inputs_to_layer = x
+            x = item.forward(x, training=False)
+        assert self.network.loss is not None
+        loss_value = float(self.network.loss.forward(x, self.targets(np.array([row]))))
+        grad = self.network.loss.backward()
+        grad_z: np.ndarray | None = None
+        for index in range(len(self.network.layers) - 1, -1, -1):
+            if index == position:
+                grad_z = grad
+            passed_back = self.network.layers[index].backward(grad)
+            assert passed_back is not None  # every layer returns dL/d(its input) by default
+            grad = passed_back
+        assert grad_z is not None
+        return inputs_to_layer[0], loss_value, grad_z
 
 
 def _bytes(values: np.ndarray) -> list[int]:
