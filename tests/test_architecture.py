@@ -3,7 +3,7 @@ dependency order, lowest first, so there are no cycles and nothing reaches up:
 
     arrays        backend (which array library and device: NumPy, CuPy, PyTorch)
     plumbing      _version, _validation, _signals, _files, _threads
-    the math      init < layers < activations < losses < optim, metrics
+    the math      init < layers < activations < losses < optim, metrics < _fast (their fast forms)
     files         serialization (the format alone: it never imports network)
     training      callbacks < training < gradcheck, explain
     the model     network (Sequential, its predictions, facades over training and files)
@@ -30,7 +30,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "nnscratch"
 ORDER = [
     ["backend"],
     ["_version", "_validation", "_signals", "_files", "_threads"],
-    ["init"], ["layers"], ["activations"], ["losses"], ["optim", "metrics"],
+    ["init"], ["layers"], ["activations"], ["losses"], ["optim", "metrics"], ["_fast"],
     ["serialization"],
     ["callbacks"], ["training"], ["gradcheck", "explain"],
     ["network"],

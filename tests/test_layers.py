@@ -11,6 +11,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from rounding import assert_product_close
 
 import nnscratch as ns
+from nnscratch import _fast
 from nnscratch.backend import to_numpy
 from nnscratch.layers import Dense, Dropout, Layer
 
@@ -20,6 +21,13 @@ def built_dense(in_features, out_features, seed=0, dtype=np.float64):
     layer.initialize(np.random.default_rng(seed), dtype)
     layer.params["b"][...] = np.random.default_rng(seed + 1).standard_normal(out_features)
     return layer
+
+
+def backward_as_a_network_does(layer, grad_output, input_grad=True):
+    """The fast form where Sequential.backward takes it (one NumPy sample), else the plain."""
+    if _fast.takes_dense_backward(layer, grad_output):
+        return _fast.dense_backward(layer, grad_output, input_grad)
+    return layer.backward(grad_output, input_grad)
 
 
 def built_dense_on(backend, in_features, out_features):
@@ -62,7 +70,7 @@ def test_dense_gradients_match_finite_differences(n_samples, in_features, out_fe
 @pytest.mark.parametrize("input_grad", [True, False])
 @pytest.mark.parametrize("n_samples", [1, 2, 7])
 def test_dense_fast_backward_equals_the_plain_equations(n_samples, input_grad):
-    """backward_fast writes in place, with an outer product for one sample; it must give what
+    """_fast.dense_backward takes an outer product for one sample; it must give what
     the plain lines of backward give (within the rounding of each sum: the BLAS adds in
     another order for an outer product than for a product), and skip dL/dx when not wanted."""
     rng = np.random.default_rng(n_samples)
@@ -71,9 +79,9 @@ def test_dense_fast_backward_equals_the_plain_equations(n_samples, input_grad):
     results = {}
     for fast in (False, True):
         layer = built_dense(5, 4, dtype=np.float32)
-        layer.fast = fast
         layer.forward(x)
-        results[fast] = (layer.backward(grad_output, input_grad), dict(layer.grads))
+        backward = backward_as_a_network_does if fast else type(layer).backward
+        results[fast] = (backward(layer, grad_output, input_grad), dict(layer.grads))
     (plain_dx, plain), (fast_dx, fast) = results[False], results[True]
     weights = built_dense(5, 4, dtype=np.float32).params["W"]
     assert_product_close(plain["W"], x.T, grad_output, err_msg="plain dL/dW")
@@ -96,9 +104,9 @@ def test_one_sample_backward_takes_a_gradient_of_another_dtype_as_the_plain_line
     results = {}
     for fast in (False, True):
         layer = built_dense(30, 4, dtype=np.float32)
-        layer.fast = fast
         layer.forward(x)
-        results[fast] = (layer.backward(grad_output), dict(layer.grads))
+        backward = _fast.dense_backward if fast else type(layer).backward
+        results[fast] = (backward(layer, grad_output), dict(layer.grads))
     (plain_dx, plain), (fast_dx, fast) = results[False], results[True]
     weights = built_dense(30, 4, dtype=np.float32).params["W"]
     assert_product_close(fast_dx, grad_output, weights.T, expected=plain_dx, err_msg="dL/dx")
@@ -221,19 +229,17 @@ def sparse_sample(rng, n_features, share):
     return x
 
 
-@pytest.mark.parametrize("row_sparse", [False, True])
+@pytest.mark.parametrize("keep_sparse_rows", [False, True])
 def test_one_sample_fast_forms_equal_the_plain_equations_through_sparse_and_dense_inputs(
-        row_sparse):
-    """The one-sample forms, with row-sparse gradients (as fit uses them for plain SGD) or
-    without: the forward output, dL/db and dL/dx must equal the plain lines, and dL/dW too,
+        keep_sparse_rows):
+    """The one-sample forms, keeping sparse rows (as fit does for plain SGD) or not: the forward output, dL/db and dL/dx must equal the plain lines, and dL/dW too,
     complete or as the rows it keeps (zero on every other row), whatever came before: a
     dense sample, a batch, a sample with other non-zero rows, an all-zero sample. Equal within
     the rounding of each sum: the fast forms leave out the zero terms and call other BLAS
     routines, which add in another order."""
     rng = np.random.default_rng(0)
     fast, plain = built_dense(40, 6, dtype=np.float32), built_dense(40, 6, dtype=np.float32)
-    plain.fast = False
-    fast.row_sparse_grads = row_sparse
+    fast.keep_sparse_rows = keep_sparse_rows
     inputs = [sparse_sample(rng, 40, 0.1), sparse_sample(rng, 40, 0.2),
               rng.standard_normal((1, 40)).astype(np.float32),  # dense: the complete route
               sparse_sample(rng, 40, 0.1), rng.standard_normal((3, 40)).astype(np.float32),
@@ -243,45 +249,46 @@ def test_one_sample_fast_forms_equal_the_plain_equations_through_sparse_and_dens
     for x in inputs:
         g = rng.standard_normal((len(x), 6)).astype(np.float32)
         assert_product_close(fast.forward(x), x, W, add=b, expected=plain.forward(x))
-        assert_product_close(fast.backward(g), g, W.T, expected=plain.backward(g))
+        assert_product_close(backward_as_a_network_does(fast, g), g, W.T,
+                             expected=plain.backward(g))
         assert_product_close(fast.grads["b"], np.ones(len(x)), g)
-        rows = fast.grad_rows.get("W")
+        rows = fast.sparse_rows.get("W")
         if rows is None:
             assert_product_close(fast.grads["W"], x.T, g)
             continue
         kept_sparse += 1
-        assert row_sparse and len(x) == 1 and len(rows) <= 0.3 * 40
+        assert keep_sparse_rows and len(x) == 1 and len(rows) <= _fast.SPARSE_INPUTS * 40
         outside = np.setdiff1d(np.arange(40), rows)
         assert not x[0, outside].any()  # every row left out has a zero gradient
         assert_product_close(fast.grads["W"], x.T[rows], g)
-        fast.complete_grads()
-        assert fast.grad_rows == {} and fast.grads["W"].shape == (40, 6)
+        fast.complete_sparse_rows()
+        assert fast.sparse_rows == {} and fast.grads["W"].shape == (40, 6)
         assert_product_close(fast.grads["W"], x.T, g)
-    assert kept_sparse == (5 if row_sparse else 0)  # the four sparse samples and the zeros
+    assert kept_sparse == (5 if keep_sparse_rows else 0)  # the four sparse samples and the zeros
 
 
 @given(in_features=st.integers(1, 60), out_features=st.integers(1, 8),
        share=st.floats(0.0, 1.0), dtype=st.sampled_from([np.float32, np.float64]),
        seed=st.integers(0, 2**16))
-def test_a_row_sparse_gradient_and_its_sgd_step_equal_the_complete_ones(
+def test_a_gradients_sparse_rows_and_their_sgd_step_equal_the_complete_ones(
         in_features, out_features, share, dtype, seed):
-    """Any width, any share of zeros, either float: the one-sample dL/dW kept row-sparse,
+    """Any width, any share of zeros, either float: the one-sample dL/dW kept on its sparse rows,
     written out, is x.T g, and plain SGD on its rows moves W exactly as on the complete one."""
     rng = np.random.default_rng(seed)
     x = sparse_sample(rng, in_features, share).astype(dtype)
     g = rng.standard_normal((1, out_features)).astype(dtype)
     layer = built_dense(in_features, out_features, seed, dtype=dtype)
-    layer.row_sparse_grads = True
+    layer.keep_sparse_rows = True
     layer.forward(x)
-    layer.backward(g)
-    rows = layer.grad_rows.get("W")
-    assert (rows is not None) == (np.count_nonzero(x) <= 0.3 * in_features)
+    _fast.dense_backward(layer, g)
+    rows = layer.sparse_rows.get("W")
+    assert (rows is not None) == (np.count_nonzero(x) <= _fast.SPARSE_INPUTS * in_features)
     complete = np.zeros((in_features, out_features), dtype=dtype)
     complete[...] = x.T @ g
     by_rows, by_complete = layer.params["W"].copy(), layer.params["W"].copy()
-    ns.SGD(lr=0.1).step([(by_rows, layer.grads["W"])], grad_rows=[rows])
+    _fast.step(ns.SGD(lr=0.1), [(by_rows, layer.grads["W"])], [rows])
     ns.SGD(lr=0.1).step([(by_complete, complete)])
     assert_array_equal(by_rows, by_complete)
-    layer.complete_grads()
+    layer.complete_sparse_rows()
     assert_array_equal(layer.grads["W"], complete)
 

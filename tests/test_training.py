@@ -16,6 +16,7 @@ from numpy.testing import assert_array_equal
 from rounding import assert_rounding_close, step_roundings
 
 import nnscratch as ns
+from nnscratch import _fast
 from nnscratch.datasets import load_digits, load_xor
 
 
@@ -135,7 +136,7 @@ class GradientWatch(ns.callbacks.Callback):
         self.row_sparse = []
 
     def on_batch_end(self, batch, logs=None):
-        self.row_sparse.append("W" in self.model.layers[0].grad_rows)
+        self.row_sparse.append("W" in self.model.layers[0].sparse_rows)
         for name, param, grad in self.model.named_parameters():
             assert grad.shape == param.shape, name
 
@@ -170,7 +171,7 @@ def test_per_sample_fit_on_sparse_inputs_equals_the_plain_lines(make_optimizer, 
     for name, values in plain_norms.norms.items():
         assert_rounding_close(fast_norms.norms[name], values, roundings=roundings, err_msg=name)
     for fast_layer, plain_layer in zip(fast_net.layers, plain_net.layers, strict=True):
-        assert fast_layer.grad_rows == {} and getattr(fast_layer, "row_sparse_grads", False) is False
+        assert fast_layer.sparse_rows == {} and getattr(fast_layer, "keep_sparse_rows", False) is False
         for key, grad in plain_layer.grads.items():
             assert fast_layer.grads[key].shape == grad.shape
             assert_rounding_close(fast_layer.grads[key], grad, roundings=roundings, err_msg=key)
@@ -188,14 +189,14 @@ def test_a_fit_stopped_by_an_error_leaves_no_gradient_row_sparse():
         net.fit(X, y, loss="cross_entropy", optimizer=ns.SGD(lr=0.05), epochs=1, batch_size=1,
                 seed=0, callbacks=[Fails()])
     first = net.layers[0]
-    assert first.row_sparse_grads is False and first.grad_rows == {}
+    assert first.keep_sparse_rows is False and first.sparse_rows == {}
     assert first.grads["W"].shape == first.params["W"].shape
     assert np.count_nonzero(first.grads["W"]) > 0  # the last step's gradient, written out
 
 
 def test_a_dense_subclass_with_its_own_backward_gets_complete_gradients_in_fit():
     """A user's Dense that adds an L1 penalty to dL/dW in its own backward must see the
-    complete gradient, even where plain SGD would let Dense keep it row-sparse."""
+    complete gradient, even where plain SGD would let Dense keep its sparse rows alone."""
 
     class L1Dense(ns.Dense):
         def backward(self, grad_output, input_grad=True):
@@ -209,7 +210,7 @@ def test_a_dense_subclass_with_its_own_backward_gets_complete_gradients_in_fit()
             seed=0)
     first = net.layers[0]
     assert first.grads["W"].shape == first.params["W"].shape
-    assert first.row_sparse_grads is False and net.layers[2].can_keep_row_sparse_grads()
+    assert first.keep_sparse_rows is False and _fast.can_keep_sparse_rows(net.layers[2])
 
 
 def test_full_batch_fit_is_one_step_on_all_the_data():

@@ -225,9 +225,9 @@ def take_rows(array: Any, rows: Any) -> Any:
     return namespace(array).take(array, rows, axis=0)
 
 
-def complete_rows(values: np.ndarray, rows: np.ndarray, n_rows: int) -> np.ndarray:
-    """A row-sparse array written out: ``values`` on ``rows``, zero on every other of ``n_rows``
-    rows (NumPy; the row-sparse gradients of layers.py exist only there)."""
+def complete_sparse_rows(values: np.ndarray, rows: np.ndarray, n_rows: int) -> np.ndarray:
+    """An array kept on its sparse rows, written out: ``values`` on ``rows``, zero on every
+    other of ``n_rows`` rows (NumPy; the sparse rows of _fast.py exist only there)."""
     complete = np.zeros((n_rows, *values.shape[1:]), dtype=values.dtype)
     complete[rows] = values
     return complete

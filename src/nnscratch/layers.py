@@ -10,11 +10,10 @@ optimizer only reads ``grads`` and updates ``params`` in place (see optim.py). L
 parameters (the activations, Dropout) keep both dicts empty.
 
 One exception, for speed, and only while ``fit`` trains with plain SGD: a Dense layer given
-one sample that is mostly zeros (an MNIST image) keeps dL/dW row-sparse, as PyTorch's sparse
-gradients do: ``grads["W"]`` holds only the rows ``grad_rows["W"]`` of dL/dW, every other row
-being zero, and SGD updates only those rows (a subclass of Dense with a backward of its own
-always gets complete gradients). ``network.named_parameters()`` always gives the complete
-gradients, and fit writes them out in full when it ends (see Dense).
+one sample that is mostly zeros (an MNIST image) may keep dL/dW on its sparse rows, as
+PyTorch's sparse gradients do: ``grads["W"]`` then holds only the rows ``sparse_rows["W"]`` of
+dL/dW, every other row being zero (see _fast.py). ``network.named_parameters()`` always gives
+the complete gradients, and fit writes them out in full when it ends.
 
 Activation layers live in activations.py; convolution, normalisation and recurrent layers are
 not part of nnscratch.
@@ -27,13 +26,8 @@ from typing import Any
 import numpy as np
 
 from ._validation import all_finite, check_float, check_int, fail
-from .backend import backend_of, complete_rows, namespace, numpy_dtype
+from .backend import backend_of, complete_sparse_rows, namespace, numpy_dtype
 from .init import INITIALIZERS, Initializer, get_initializer
-
-# The one-sample fast forms work on rows when at most this share of the inputs is non-zero
-# (per-sample SGD, 2,000 rows, median of 4: MNIST 701 ms at 0.2, 560 at 0.3, 598 at 0.5 and at
-# 0.7; Fashion-MNIST, about half non-zero, 583-635 ms whatever the share).
-SPARSE_INPUTS = 0.3
 
 
 class Layer:
@@ -52,9 +46,9 @@ class Layer:
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
-        # a row-sparse gradient: grads[name] holds only the rows grad_rows[name] of
+        # a gradient on its sparse rows: grads[name] holds only the rows sparse_rows[name] of
         # dL/dparams[name], the others being zero (a name not here: the complete gradient)
-        self.grad_rows: dict[str, np.ndarray] = {}
+        self.sparse_rows: dict[str, np.ndarray] = {}
 
     def initialize(self, rng: np.random.Generator, dtype: Any = np.float32) -> None:
         """Create the parameters (and zeroed gradients) with ``rng``, in ``dtype``."""
@@ -71,11 +65,12 @@ class Layer:
         """The number of output features for ``input_features`` inputs (None: not yet known)."""
         return input_features
 
-    def complete_grads(self) -> None:
-        """Write every row-sparse gradient (see grad_rows) out as the complete array."""
-        for name, rows in self.grad_rows.items():
-            self.grads[name] = complete_rows(self.grads[name], rows, self.params[name].shape[0])
-        self.grad_rows = {}
+    def complete_sparse_rows(self) -> None:
+        """Write every gradient kept on its sparse rows (see sparse_rows) out in full."""
+        for name, rows in self.sparse_rows.items():
+            self.grads[name] = complete_sparse_rows(self.grads[name], rows,
+                                                    self.params[name].shape[0])
+        self.sparse_rows = {}
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this layer (used to save models)."""
@@ -102,12 +97,9 @@ class Dense(Layer):
     The articles write one sample as a column, a = W' x + b with W' of shape (out, in); with
     one sample per row the same sum is z = x W + b, W = W'.T.
 
-    For one sample in NumPy, ``backward_fast`` computes dL/dW as an outer product through the
-    BLAS. With ``row_sparse_grads`` on (fit turns it on while it trains with plain SGD), a
-    sample that is mostly zeros gets its dL/dW row-sparse: only the rows where x is not zero,
-    the others being zero (see the module docstring). benchmarks/bench_fast_paths.py measures
-    both against the plain lines and the tests check they agree. ``fast = False`` (on the class
-    or one layer) uses the plain lines alone.
+    For one sample in NumPy, fit and Sequential.backward take the fast form of backward
+    (_fast.dense_backward: dL/dW as the BLAS's outer product, on the sample's sparse rows while
+    ``keep_sparse_rows`` is on); ``fast = False`` (on the class or one layer) keeps these lines.
 
     Parameters
     ----------
@@ -118,13 +110,11 @@ class Dense(Layer):
         that follows: He for the ReLU family, Glorot otherwise. Biases start at zero.
     """
 
-    fast = True
-    row_sparse_grads = False  # set per layer by fit, while plain SGD trains
+    fast = True  # the fast form of backward may be taken (see _fast.py)
+    keep_sparse_rows = False  # set per layer by fit, while plain SGD trains
 
     def __init__(self, in_features: int, out_features: int, init: str | Initializer | None = None):
         super().__init__()
-        self.input_rows: np.ndarray | None = None  # a sparse sample's non-zero columns
-        self.input_values = np.zeros((1, 0))  # and the sample on them (while input_rows is set)
         self.in_features = check_int(in_features, "in_features")
         self.out_features = check_int(out_features, "out_features")
         self.init = init if init is None else get_initializer(init)
@@ -150,55 +140,13 @@ class Dense(Layer):
                 "layer.initialize(np.random.default_rng(seed)) first."
             )
         self.inputs = x
-        self.input_rows = None
-        if self.row_sparse_grads and self.fast and type(x) is np.ndarray and x.shape[0] == 1:
-            self.note_sparse_input(x)
         return x @ self.params["W"] + self.params["b"]  # z = x W + b
 
     def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        if self.fast and type(grad_output) is np.ndarray and grad_output.shape[0] == 1:
-            return self.backward_fast(grad_output, input_grad)
         xp = namespace(grad_output)
         self.grads["W"] = self.inputs.T @ grad_output  # dL/dW = x.T g
         self.grads["b"] = xp.sum(grad_output, axis=0)  # dL/db = sum of g over the batch
-        self.grad_rows = {}
-        return grad_output @ self.params["W"].T if input_grad else None  # dL/dx = g W.T
-
-    # The fast forms, for one sample (per-sample SGD). An input with mostly zero features (an
-    # MNIST image is 81% black pixels) meets only the rows of W where it is not zero:
-    #     dL/dW = x.T g is zero outside the rows where x is not zero
-    # so with row_sparse_grads on, the gradient keeps only those rows, a fifth of W, and plain
-    # SGD updates only them: no complete (in, out) gradient is zeroed, written and read back at
-    # every step (per-sample MNIST: 18% faster than keeping it complete, measured in
-    # benchmarks/README.md). The forward pass keeps z = x W + b: for one MNIST sample the
-    # product with all of W (18.6 us) is as fast as gathering the rows, x[rows] W[rows].
-
-    def can_keep_row_sparse_grads(self) -> bool:
-        """Whether fit may turn ``row_sparse_grads`` on: not for a subclass with a backward of
-        its own, which may expect dL/dW complete (to add a penalty to it, say)."""
-        return type(self).backward is Dense.backward
-
-    def note_sparse_input(self, x: np.ndarray) -> None:
-        """Note the columns where the one sample x is not zero, and x on them, if they are few
-        (at most SPARSE_INPUTS of them; counted before any index is built)."""
-        if np.count_nonzero(x) <= SPARSE_INPUTS * x.shape[1]:
-            self.input_rows = x[0].nonzero()[0]
-            self.input_values = x[:, self.input_rows]  # (1, rows): x on those rows
-
-    def backward_fast(self, grad_output: np.ndarray, input_grad: bool = True
-                      ) -> np.ndarray | None:
-        """``backward`` for one sample, where x.T g is an outer product. ``np.dot`` of a column
-        and a row is the BLAS's outer product: 12 us for a 200 x 200 gradient, against 22 us
-        broadcasting ``x.T * g`` and 60 us for the plain line's matmul ``x.T @ g``. After
-        ``note_sparse_input``, dL/dW is kept row-sparse: its rows where x is not zero."""
-        rows = self.input_rows
-        if rows is None:
-            self.grads["W"] = np.dot(self.inputs.T, grad_output)  # dL/dW = x.T g
-            self.grad_rows = {}
-        else:
-            self.grads["W"] = np.dot(self.input_values.T, grad_output)  # its rows: x[rows].T g
-            self.grad_rows = {"W": rows}
-        self.grads["b"] = grad_output[0]  # dL/db = g, the one row
+        self.sparse_rows = {}
         return grad_output @ self.params["W"].T if input_grad else None  # dL/dx = g W.T
 
     def output_features(self, input_features: int | None) -> int:

@@ -35,13 +35,13 @@ from typing import Any
 
 import numpy as np
 
-from . import explain, serialization, training
+from . import _fast, explain, serialization, training
 from ._validation import FLOAT_DTYPES, check_choice, check_features, check_float, check_int, fail
 from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, get_activation, sigmoid, softmax
 from .backend import (
     NUMPY,
     Backend,
-    complete_rows,
+    complete_sparse_rows,
     get_backend,
     library_of,
     namespace,
@@ -125,20 +125,21 @@ class Sequential:
 
     def named_parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """(name, param, grad) for every parameter, named "<layer index>.<key>", e.g. "0.W";
-        grad is the complete gradient (a row-sparse one, see layers.py, written out)."""
+        grad is the complete gradient (one kept on its sparse rows, see _fast.py, written
+        out)."""
         return [(f"{index}.{key}", layer.params[key], _complete_gradient(layer, key))
                 for index, layer in enumerate(self.layers) for key in layer.params]
 
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(param, grad) pairs for the optimizer, in the order of named_parameters(); a
-        gradient may be row-sparse (gradient_rows() tells which, see layers.py)."""
+        """(param, grad) pairs for the optimizer, in the order of named_parameters(); in fit, a
+        gradient may be kept on its sparse rows (sparse_rows() tells which, see _fast.py)."""
         return [(layer.params[key], layer.grads[key])
                 for layer in self.layers for key in layer.params]
 
-    def gradient_rows(self) -> list[np.ndarray | None]:
-        """For each gradient of parameters(), the rows it holds if it is row-sparse (None: it
-        is complete), as the layers report them after backward."""
-        return [getattr(layer, "grad_rows", {}).get(key)
+    def sparse_rows(self) -> list[np.ndarray | None]:
+        """For each gradient of parameters(), the rows it holds if it is kept on its sparse
+        rows (None: it is complete), as the layers report them after backward."""
+        return [getattr(layer, "sparse_rows", {}).get(key)
                 for layer in self.layers for key in layer.params]
 
     def get_weights(self) -> list[np.ndarray]:
@@ -298,7 +299,6 @@ class Sequential:
             self.optimizer.state = {index: {name: backend.asarray(array)
                                             for name, array in slots.items()}
                                     for index, slots in self.optimizer.state.items()}
-            self.optimizer.scratch = {}
         self.backend = backend
         return self
 
@@ -412,15 +412,17 @@ def load(path: str | os.PathLike) -> Sequential:
 
 
 def _complete_gradient(layer: Layer, key: str) -> np.ndarray:
-    """layer.grads[key], written out in full if the layer keeps it row-sparse."""
-    rows = getattr(layer, "grad_rows", {}).get(key)
+    """layer.grads[key], written out in full if the layer keeps it on its sparse rows."""
+    rows = getattr(layer, "sparse_rows", {}).get(key)
     grad = layer.grads[key]
-    return grad if rows is None else complete_rows(grad, rows, layer.params[key].shape[0])
+    return grad if rows is None else complete_sparse_rows(grad, rows, layer.params[key].shape[0])
 
 
 def _backward(layer: Layer, grad_output: np.ndarray, input_grad: bool) -> np.ndarray | None:
-    """layer.backward(grad_output, input_grad), or without the flag for a custom layer whose
-    backward does not take it (written before it existed)."""
+    """layer.backward(grad_output, input_grad), or its fast form (see _fast.py), or without
+    the flag for a custom layer whose backward does not take it (written before it existed)."""
+    if _fast.takes_dense_backward(layer, grad_output):
+        return _fast.dense_backward(layer, grad_output, input_grad)  # type: ignore[arg-type]
     if input_grad or not _takes_input_grad(type(layer).backward):
         return layer.backward(grad_output)
     return layer.backward(grad_output, input_grad=False)

@@ -4,13 +4,10 @@ An optimizer only updates: ``optimizer.step(network.parameters())`` receives (pa
 and changes each param in place. It keeps its own per-parameter state (velocity, moments), keyed
 by the pair's position, and ``state_dict()`` / ``load_state_dict()`` save and restore it.
 
-Each ``update`` is its equations, one line each. Three fast forms sit beside them, kept because
-benchmarks/bench_fast_paths.py measures them worth it (an in-place SGD step saved nothing and was
-dropped): ``Adam.adam_step_fast`` works in place through per-parameter scratch arrays (10-18% of
-an MNIST epoch), ``SGD.update_rows`` updates only the rows of a row-sparse gradient (part of
-the one-sample path that more than halves per-sample SGD), and ``flush_tiny_state`` keeps the
-state out of the slow subnormal floats. The tests check them against the plain lines, against
-steps derived by hand and against torch.optim.
+Each ``update`` is its equations, one line each, and nothing else. fit steps through
+``_fast.step``, which takes a measured fast form where one applies (Adam in place, plain SGD on
+a gradient's sparse rows, the flush of subnormal state; see _fast.py) and these methods
+everywhere else. The tests check both against steps derived by hand and against torch.optim.
 
 In order of increasing complexity (eta = lr, lambda = weight_decay, t = step count):
 
@@ -21,7 +18,7 @@ In order of increasing complexity (eta = lr, lambda = weight_decay, t = step cou
 
 The updates are written with the operators and the array-API functions (``xp = namespace``
 of the parameter, see backend.py), so the same lines update NumPy arrays, CuPy arrays and
-PyTorch tensors; the two fast forms are NumPy's alone. The update rules follow PyTorch's
+PyTorch tensors; the fast forms are NumPy's alone. The update rules follow PyTorch's
 torch.optim (the tests compare them step by step). A schedule is a callable
 ``schedule(epoch, initial_lr) -> lr``, applied by the LearningRateScheduler callback once per
 epoch.
@@ -36,23 +33,16 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_choice, check_float, check_int
-from .backend import backend_of, complete_rows, namespace, to_numpy
+from .backend import backend_of, complete_sparse_rows, namespace, to_numpy
 
 ParamsAndGrads = Iterable[tuple[np.ndarray, np.ndarray]]
-
-# Every FLUSH_EVERY steps, state values smaller than TINY_STATE times the dtype's smallest
-# normal float are set to zero (see Optimizer.flush_tiny_state).
-FLUSH_EVERY = 16
-TINY_STATE = 2.0**10
 
 
 class Optimizer:
     """Base class: counts steps, stores per-parameter state, and saves it.
 
-    ``fast`` (True by default; set it False on the class or one optimizer) lets Adam take the
-    in-place form of its equations and plain SGD update only the rows a one-sample gradient
-    can change, both measured in benchmarks/bench_fast_paths.py and checked against the plain
-    lines in the tests.
+    ``fast`` (True by default; set it False on the class or one optimizer) lets fit take the
+    fast forms of the updates (see _fast.py); ``step`` itself always runs the plain lines.
     """
 
     fast = True
@@ -63,55 +53,27 @@ class Optimizer:
                                         fix="Use 0 for none; 1e-4 is a common strength.")
         self.steps = 0
         self.state: dict[int, dict[str, np.ndarray]] = {}
-        self.scratch: dict[tuple[int, str], np.ndarray] = {}  # work arrays, not saved
 
     def step(self, params_and_grads: ParamsAndGrads,
-             grad_rows: Sequence[np.ndarray | None] | None = None) -> None:
+             sparse_rows: Sequence[np.ndarray | None] | None = None) -> None:
         """Update every parameter in place from its gradient.
 
-        ``grad_rows`` (optional, one entry per parameter) marks a row-sparse gradient, as a
-        one-sample Dense layer keeps it (see layers.py): ``grad`` then holds only the rows
-        ``grad_rows[index]`` of the gradient, the others being zero (None: ``grad`` is
-        complete). An optimizer whose update of a zero-gradient row is nothing (plain SGD)
-        updates only those rows; any other gets the gradient written out in full.
+        ``sparse_rows`` (optional, one entry per parameter) marks a gradient kept on its
+        sparse rows, as a one-sample Dense layer may keep it in fit (see _fast.py): ``grad``
+        then holds only the rows ``sparse_rows[index]`` of the gradient, the others being
+        zero (None: ``grad`` is complete); it is written out in full first.
         """
         self.steps += 1
         for index, (param, grad) in enumerate(params_and_grads):
-            rows = None if grad_rows is None else grad_rows[index]
-            if rows is None:
-                self.update(index, param, grad)
-            elif self.fast and self.skips_zero_rows():
-                self.update_rows(index, param, grad, rows)
-            else:
-                self.update(index, param, complete_rows(grad, rows, param.shape[0]))
-        if self.fast and self.steps % FLUSH_EVERY == 0:
-            self.flush_tiny_state()
+            rows = None if sparse_rows is None else sparse_rows[index]
+            if rows is not None:
+                grad = complete_sparse_rows(grad, rows, param.shape[0])
+            self.update(index, param, grad)
 
-    def flush_tiny_state(self) -> None:
-        """Set to zero every state value below 1,024 times the smallest normal float (1.2e-38
-        in float32), far too small to move a weight.
-
-        The velocity or moment of a weight whose gradient stays zero (a pixel that is black
-        in every recent sample) shrinks geometrically, towards the subnormal floats, where
-        each arithmetic operation takes the CPU up to a hundred times as long: per-sample
-        momentum SGD on MNIST slowed from 0.4 to 2 ms a step within 3,000 samples. A CPU in
-        flush-to-zero mode does the same for every operation; this does it for the state.
-        """
-        for slots in self.state.values():
-            for array in slots.values():
-                if type(array) is np.ndarray and array.dtype.kind == "f":
-                    smallest = np.finfo(array.dtype).tiny * TINY_STATE
-                    np.putmask(array, np.abs(array) < smallest, 0.0)
-
-    def skips_zero_rows(self) -> bool:
-        """Whether a row whose gradient is zero is left unchanged by ``update``."""
+    def updates_sparse_rows(self) -> bool:
+        """Whether a row whose gradient is zero is left unchanged by ``update``, so that a
+        gradient's sparse rows alone may be updated (see _fast.py)."""
         return False
-
-    def update_rows(self, index: int, param: np.ndarray, grad: np.ndarray,
-                    rows: np.ndarray) -> None:
-        """``update`` of the given rows only, from their gradient ``grad`` (the other rows
-        have zero gradient)."""
-        raise NotImplementedError(f"{type(self).__name__} updates every row")
 
     def update(self, index: int, param: np.ndarray, grad: np.ndarray) -> None:
         """Update one parameter in place; ``index`` keys its state."""
@@ -126,13 +88,6 @@ class Optimizer:
         elif type(slots[name]) is not type(param):
             slots[name] = backend_of(param).asarray(slots[name])
         return slots[name]
-
-    def work_array(self, index: int, name: str, param: np.ndarray) -> np.ndarray:
-        """A reusable scratch array shaped like parameter ``index`` (its content is garbage)."""
-        key = (index, name)
-        if key not in self.scratch or self.scratch[key].shape != param.shape:
-            self.scratch[key] = np.empty_like(param)
-        return self.scratch[key]
 
     def get_config(self) -> dict[str, Any]:
         """The hyperparameters, as the constructor takes them."""
@@ -195,13 +150,8 @@ class SGD(Optimizer):
             grad = grad + self.momentum * velocity if self.nesterov else velocity
         param -= self.lr * grad  # theta <- theta - eta g
 
-    def skips_zero_rows(self) -> bool:
-        return not self.momentum and not self.weight_decay
-
-    def update_rows(self, index, param, grad, rows) -> None:
-        """theta <- theta - eta g on the rows where g can be non-zero (``grad`` holds them):
-        the same update, as theta - eta 0 = theta on every other row."""
-        param[rows] -= self.lr * grad  # theta[rows] <- theta[rows] - eta g[rows]
+    def updates_sparse_rows(self) -> bool:
+        return not self.momentum and not self.weight_decay  # theta - eta 0 = theta
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -256,39 +206,22 @@ class Adam(Optimizer):
         self.eps = check_float(eps, "eps", fix="1e-8 is usual.")
 
     def update(self, index, param, grad) -> None:
-        if self.weight_decay:
-            grad = grad + self.weight_decay * param  # g <- g + lambda theta
-        self.adam_step(index, param, grad)
+        self.adam_step(index, param, self.decay(param, grad))
+
+    def decay(self, param: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """The weight decay: g <- g + lambda theta (L2, in the gradient)."""
+        return grad + self.weight_decay * param if self.weight_decay else grad
 
     def adam_step(self, index: int, param: np.ndarray, grad: np.ndarray) -> None:
         """The moment updates and the bias-corrected step (shared with AdamW)."""
         m = self.buffer(index, "first_moment", param)
         v = self.buffer(index, "second_moment", param)
-        if self.fast and type(param) is np.ndarray:
-            return self.adam_step_fast(index, param, grad, m, v)
         t, xp = self.steps, namespace(param)
         m[...] = self.beta1 * m + (1 - self.beta1) * grad  # m <- beta1 m + (1 - beta1) g
         v[...] = self.beta2 * v + (1 - self.beta2) * grad**2  # v <- beta2 v + (1 - beta2) g^2
         m_hat = m / (1 - self.beta1**t)  # m_hat = m / (1 - beta1^t)
         v_hat = v / (1 - self.beta2**t)  # v_hat = v / (1 - beta2^t)
         param -= self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)  # theta -= eta m_hat / (...)
-
-    def adam_step_fast(self, index: int, param: np.ndarray, grad: np.ndarray, m: np.ndarray,
-                       v: np.ndarray) -> None:
-        """The same five equations in place, through two reused scratch arrays."""
-        work = self.work_array(index, "work", param)
-        step = self.work_array(index, "step", param)
-        m *= self.beta1
-        m += np.multiply(grad, 1.0 - self.beta1, out=work)
-        v *= self.beta2
-        v += np.multiply(np.square(grad, out=work), 1.0 - self.beta2, out=work)
-        np.divide(v, 1.0 - self.beta2**self.steps, out=work)  # v_hat
-        np.sqrt(work, out=work)
-        work += self.eps
-        np.divide(m, 1.0 - self.beta1**self.steps, out=step)  # m_hat
-        step *= self.lr
-        step /= work
-        param -= step
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
@@ -307,10 +240,11 @@ class AdamW(Adam):
                  eps: float = 1e-8, weight_decay: float = 0.01):
         super().__init__(lr, beta1, beta2, eps, weight_decay)
 
-    def update(self, index, param, grad) -> None:
+    def decay(self, param: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """The decoupled decay: theta <- theta - eta lambda theta; the gradient is unchanged."""
         if self.weight_decay:
             param -= self.lr * self.weight_decay * param
-        self.adam_step(index, param, grad)
+        return grad
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {

@@ -39,6 +39,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from . import _fast
 from ._signals import StopSignals
 from ._threads import ThreadChoice, training_threads
 from ._validation import (
@@ -158,7 +159,7 @@ def fit(
     # and the weights, and reported with the epoch, the batch and a fix (TrainingDivergedError).
     threads = training_threads(_largest_product_flops(model, run.batch_size))
     blas = ThreadChoice(threads, adaptive=threads is None and model_backend(model) == NUMPY)
-    _row_sparse_gradients(model, run.optimizer.fast and run.optimizer.skips_zero_rows())
+    _fast.keep_sparse_rows(model, run.optimizer.fast and run.optimizer.updates_sparse_rows())
     try:
         with _StopOnInterrupt() as interrupt, np.errstate(over="ignore", invalid="ignore"), \
                 blas:
@@ -170,7 +171,7 @@ def fit(
                 if interrupt.requested or model.stop_training:
                     break
     finally:
-        _row_sparse_gradients(model, False)
+        _fast.keep_sparse_rows(model, False)
     run.history.stop_signal = interrupt.signal_number  # also one after the last epoch's check
     run.callbacks.call("on_train_end")
     run.history.stop_reason = model.stop_reason
@@ -297,16 +298,6 @@ def _epoch_logs(run: _Run, epoch: int, totals: _Totals) -> dict[str, float]:
     return logs
 
 
-def _row_sparse_gradients(model: Any, enabled: bool) -> None:
-    """Let the model's Dense layers keep one-sample gradients row-sparse (for an optimizer
-    that updates only their rows, see layers.py), or stop and write them out in full."""
-    for layer in getattr(model, "layers", ()):
-        if hasattr(layer, "can_keep_row_sparse_grads"):
-            layer.row_sparse_grads = enabled and layer.can_keep_row_sparse_grads()
-        if not enabled and getattr(layer, "grad_rows", None):
-            layer.complete_grads()
-
-
 def _largest_product_flops(model: Any, batch_size: int) -> float:
     """2 n k m for the largest (n, k) @ (k, m) product of a training step: a batch times the
     largest weight matrix (see _threads.py for why it sets the BLAS threads)."""
@@ -333,8 +324,8 @@ def train_step(
     value = loss.forward(outputs, y_batch, weights_batch)
     if not isinstance(value, float) or math.isfinite(value):
         model.backward(loss.backward(), input_grad=False)
-        rows = model.gradient_rows() if hasattr(model, "gradient_rows") else None
-        optimizer.step(model.parameters(), rows)
+        rows = model.sparse_rows() if hasattr(model, "sparse_rows") else None
+        _fast.step(optimizer, model.parameters(), rows)  # optimizer.step, or its fast forms
     return outputs, value
 
 
