@@ -5,9 +5,9 @@ dependency order, lowest first, so there are no cycles and nothing reaches up:
     plumbing      _version, _validation, _signals, _files, _threads
     the math      init < layers < activations < losses < optim, metrics < _fast (their fast forms)
     files         serialization (the format alone: it never imports network)
-    training      callbacks < training < gradcheck, explain
+    training      callbacks, fit_data (what fit trains on) < training < gradcheck, explain
     the model     network (Sequential, its predictions, facades over training and files)
-    data          datasets (idx < download < builtin, mnist < the package) < tabular (your own)
+    data          datasets (idx < download < builtin, mnist < the package) < tabular (your own), input_stats (how far from the training rows)
     on top        plots, report < runs < recipes, _plot_worker < play (engine < server) < cli < __main__, and the package's __init__;
                   cli: process < common < arguments, images < train, commands < parser < __init__
                   sklearn (estimators over network, imported only as nnscratch.sklearn)
@@ -32,10 +32,10 @@ ORDER = [
     ["_version", "_validation", "_signals", "_files", "_threads"],
     ["init"], ["layers"], ["activations"], ["losses"], ["optim", "metrics"], ["_fast"],
     ["serialization"],
-    ["callbacks"], ["training"], ["gradcheck", "explain"],
+    ["callbacks", "fit_data"], ["training"], ["gradcheck", "explain"],
     ["network"],
     ["datasets.idx", "datasets.download"], ["datasets.builtin", "datasets.mnist"],
-    ["datasets"], ["tabular"],
+    ["datasets"], ["tabular", "input_stats"],
     ["plots", "report", "sklearn"], ["runs"], ["recipes", "_plot_worker"],
     ["play.engine"], ["play.server"], ["play"],
     ["cli.process"], ["cli.common"], ["cli.arguments", "cli.images"], ["cli.train", "cli.commands"],

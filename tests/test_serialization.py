@@ -573,3 +573,22 @@ def test_promise_metadata_with_numpy_scalars_and_bracketed_strings_saves(tmp_pat
                     "best": np.bool_(True)}
     loaded = ns.load(net.save(tmp_path / "model.npz"))
     assert loaded.metadata == {"note": "[" * 200, "accuracy": 0.5, "epochs": 3, "best": True}
+
+
+@pytest.mark.parametrize("name", sorted(ns.optim.OPTIMIZERS))
+def test_every_registered_optimizer_saves_and_loads_its_state(name, tmp_path):
+    """The file format takes its optimizers from optim's registry and their state's names
+    from each class's ``slots``: nothing to edit by hand when an optimizer is added."""
+    from nnscratch.serialization import OPTIMIZER_TYPES
+
+    assert set(OPTIMIZER_TYPES.values()) == set(ns.optim.OPTIMIZERS.values())
+    net = ns.MLP([64, 8, 10], seed=0)
+    net.fit(X_TRAIN[:64], Y_TRAIN[:64], loss="cross_entropy", optimizer=name, epochs=1,
+            verbose=0)
+    kept = {slot for slots in net.optimizer.state.values() for slot in slots}
+    assert kept == set(type(net.optimizer).slots) or (name == "sgd" and not kept)
+    loaded = ns.load(net.save(tmp_path / "model.npz"))
+    assert type(loaded.optimizer) is type(net.optimizer)
+    for index, slots in net.optimizer.state.items():
+        for slot, array in slots.items():
+            np.testing.assert_array_equal(loaded.optimizer.state[index][slot], array)

@@ -13,6 +13,7 @@ import pytest
 from nnscratch import tabular
 from nnscratch.cli import main
 from nnscratch.datasets import DataError
+from nnscratch.input_stats import InputStats
 from nnscratch.network import load
 
 CLASSES = np.array(["circle", "square", "triangle"])
@@ -335,17 +336,17 @@ def test_resume_reads_the_runs_own_file_with_its_options(shapes_csv, tmp_path, c
 def test_input_distance_is_the_rms_z_score_with_a_floor():
     rng = np.random.default_rng(0)
     X = np.column_stack([rng.normal(5, 2, 1000), rng.normal(-1, 0.5, 1000), np.zeros(1000)])
-    stats = tabular.InputStats.fit(X)
+    stats = InputStats.fit(X)
     floor = 0.1 * X.std(axis=0).mean()
     np.testing.assert_allclose(stats.spread, [X[:, 0].std(), X[:, 1].std(), floor])
     row = np.array([[5 + 2 * 3.0, -1.0, 0.0]])  # three standard deviations in one feature
     z = (row[0] - X.mean(axis=0)) / np.array([X[:, 0].std(), X[:, 1].std(), floor])
     np.testing.assert_allclose(stats.distance(row), [np.sqrt(np.mean(z ** 2))], rtol=1e-12)
     assert np.mean(stats.distance(X) <= stats.typical) == pytest.approx(0.99, abs=0.002)
-    saved = tabular.InputStats.from_dict(stats.to_dict(), 3)
+    saved = InputStats.from_dict(stats.to_dict(), 3)
     assert saved is not None and saved.typical == stats.typical
-    assert tabular.InputStats.from_dict({"mean": [0.0]}, 3) is None
-    assert tabular.InputStats.from_dict({**stats.to_dict(), "spread": [0, 1, 1]}, 3) is None
+    assert InputStats.from_dict({"mean": [0.0]}, 3) is None
+    assert InputStats.from_dict({**stats.to_dict(), "spread": [0, 1, 1]}, 3) is None
 
 
 def test_own_data_options_with_a_built_in_data_set_are_refused(capsys):

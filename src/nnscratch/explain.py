@@ -19,9 +19,10 @@ import numpy as np
 
 from ._validation import check_int
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, sigmoid
+from .fit_data import prepare_data
 from .layers import Dense, Dropout, Layer
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
-from .training import prepare_data, resolve_loss
+from .training import resolve_loss
 
 #: forward and backward equation of each parameter-free layer: {a} is its input, {h} its output
 ELEMENTWISE = {

@@ -23,8 +23,9 @@ import numpy as np
 
 from ._validation import check_float, check_int
 from .backend import take_rows, to_numpy
+from .fit_data import prepare_data
 from .losses import Loss
-from .training import prepare_data, resolve_loss
+from .training import resolve_loss
 
 
 def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:

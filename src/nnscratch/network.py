@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _fast, explain, serialization, training
+from . import _fast, explain, fit_data, serialization, training
 from ._validation import FLOAT_DTYPES, check_choice, check_features, check_float, check_int, fail
 from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, get_activation, sigmoid, softmax
 from .backend import (
@@ -197,7 +197,7 @@ class Sequential:
     def predict_outputs(self, X: Any, batch_size: int = 1024) -> np.ndarray:
         """The raw outputs for X (logits for classifiers), checked and computed in batches, as
         arrays of X's library (NumPy for NumPy arrays and array-likes)."""
-        training.follow_data(self, X)
+        fit_data.follow_data(self, X)
         X_checked = self.backend.asarray(check_features(X, "X", self.n_inputs, self.dtype))
         batch_size = check_int(batch_size, "batch_size")
         n_samples = X_checked.shape[0]

@@ -46,6 +46,8 @@ class Optimizer:
     """
 
     fast = True
+    #: the names of the state arrays it keeps per parameter (``buffer``), saved with a model
+    slots: tuple[str, ...] = ()
 
     def __init__(self, lr: float, weight_decay: float = 0.0):
         self.lr = check_float(lr, "lr", fix="The learning rate must be positive, e.g. 0.01.")
@@ -80,8 +82,10 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__} must implement update")
 
     def buffer(self, index: int, name: str, param: np.ndarray) -> np.ndarray:
-        """The state array ``name`` of parameter ``index``, created as zeros on first use (and
-        moved to the parameter's library and device if it was loaded or made elsewhere)."""
+        """The state array ``name`` (one of ``slots``) of parameter ``index``, created as zeros
+        on first use (and moved to the parameter's library and device if it was loaded or made
+        elsewhere)."""
+        assert name in self.slots, f"{type(self).__name__} keeps no state {name!r}"
         slots = self.state.setdefault(index, {})
         if name not in slots:
             slots[name] = namespace(param).zeros_like(param)
@@ -131,6 +135,8 @@ class SGD(Optimizer):
         theta <- theta - eta g
     """
 
+    slots = ("velocity",)
+
     def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0):
         super().__init__(lr, weight_decay)
@@ -167,6 +173,8 @@ class RMSProp(Optimizer):
         theta <- theta - eta g / (sqrt(s) + eps)
     """
 
+    slots = ("mean_square",)
+
     def __init__(self, lr: float = 0.001, rho: float = 0.9, eps: float = 1e-8,
                  weight_decay: float = 0.0):
         super().__init__(lr, weight_decay)
@@ -195,6 +203,8 @@ class Adam(Optimizer):
         m_hat = m / (1 - beta1^t);  v_hat = v / (1 - beta2^t)
         theta <- theta - eta m_hat / (sqrt(v_hat) + eps)
     """
+
+    slots = ("first_moment", "second_moment")
 
     def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8, weight_decay: float = 0.0):

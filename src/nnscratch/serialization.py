@@ -47,15 +47,14 @@ from ._version import __version__
 from .activations import ACTIVATIONS
 from .layers import Dense, Dropout, Layer
 from .losses import LOSSES
-from .optim import SGD, Adam, AdamW, Optimizer, RMSProp
+from .optim import OPTIMIZERS, Optimizer
 
 FORMAT_NAME = "nnscratch"
 FORMAT_VERSION = 1
 LAYER_TYPES: dict[str, type[Layer]] = {"Dense": Dense, "Dropout": Dropout,
                                         **{cls.__name__: cls for cls in ACTIVATIONS.values()}}
-OPTIMIZER_TYPES: dict[str, type[Optimizer]] = {cls.__name__: cls
-                                               for cls in (SGD, RMSProp, Adam, AdamW)}
-OPTIMIZER_SLOTS = ("velocity", "mean_square", "first_moment", "second_moment")
+# the built-in optimizers, from optim's registry: an optimizer added there is saved and loaded
+OPTIMIZER_TYPES: dict[str, type[Optimizer]] = {cls.__name__: cls for cls in OPTIMIZERS.values()}
 MAX_CONFIG_BYTES = 16 * 2**20
 MAX_JSON_DEPTH = 64
 MAX_LAYERS = 10_000
@@ -396,9 +395,10 @@ def _check_savable(network: Any, config: dict[str, Any]) -> None:
         _check_array(param, name, shapes[name], network.dtype)
     if config["optimizer"] is not None and network.optimizer is not None:
         shape_list = list(shapes.values())
+        known = type(network.optimizer).slots
         for index, slots in network.optimizer.state.items():
             for slot, value in slots.items():
-                if not 0 <= index < len(shape_list) or slot not in OPTIMIZER_SLOTS:
+                if not 0 <= index < len(shape_list) or slot not in known:
                     raise ValueError(f"The model cannot be saved: its optimizer holds state "
                                      f"{slot!r} for parameter {index}, which it does not have.")
                 _check_array(value, f"optimizer state {index}/{slot}", shape_list[index],
@@ -457,12 +457,13 @@ def _optimizer_slots(config: dict[str, Any], shapes: dict[str, tuple[int, ...]]
     if spec is None:
         return {}
     shape_list = list(shapes.values())
+    known = OPTIMIZER_TYPES[spec["name"]].slots
     slots = {}
     for index_text, names in spec["state"].items():
         if not (index_text.isdigit() and index_text.isascii()) \
                 or int(index_text) >= len(shape_list) or not isinstance(names, list) \
                 or len(set(map(str, names))) != len(names) \
-                or not all(_is_name_in(name, OPTIMIZER_SLOTS) for name in names):
+                or not all(_is_name_in(name, known) for name in names):
             raise ModelFileError(f"its optimizer state names an unknown slot ({index_text}: "
                                  f"{names!r})")
         for name in names:

@@ -18,6 +18,7 @@ from .. import datasets, metrics, recipes, tabular
 from .._version import __version__
 from ..callbacks import ProgressLogger
 from ..gradcheck import gradient_errors
+from ..input_stats import InputStats
 from ..network import MLP, Sequential
 from ..runs import (
     RunFolder,
@@ -121,8 +122,8 @@ def _read_input(net: Sequential, path: Path, invert: str) -> np.ndarray:
 
 def _say_how_far(net: Sequential, X: np.ndarray, labels: list[str]) -> None:
     """On stderr: each input's distance from the training data, with a warning when it is far
-    beyond what the training rows show (see tabular.InputStats)."""
-    stats = tabular.InputStats.from_dict(net.metadata.get("input_stats"), net.n_inputs)
+    beyond what the training rows show (see InputStats)."""
+    stats = InputStats.from_dict(net.metadata.get("input_stats"), net.n_inputs)
     if stats is None:
         return
     for label, distance in zip(labels, stats.distance(X), strict=True):

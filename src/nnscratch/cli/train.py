@@ -23,6 +23,7 @@ from .._plot_worker import PlotWorker
 from .._version import __version__
 from ..backend import BackendError, get_backend
 from ..callbacks import Callback, EarlyStopping, GradientNormRecorder, History, ProgressLogger
+from ..input_stats import InputStats
 from ..network import MLP, Sequential
 from ..optim import OPTIMIZERS, Optimizer, get_optimizer
 from ..runs import RunFolder, RunRecord, can_plot
@@ -381,7 +382,7 @@ def _train(arguments: argparse.Namespace, data: TrainingData, plan: Plan) -> Run
     this_run = len(history.epoch)
     history = _continued(arguments.previous, history)
     net.metadata.update(data.metadata)
-    net.metadata["input_stats"] = tabular.InputStats.fit(data.X_train).to_dict()
+    net.metadata["input_stats"] = InputStats.fit(data.X_train).to_dict()
     scores = test_scores(net, data.X_test, data.y_test, data.task)
     held_out = "test" if arguments.data != "xor" else "xor"
     config = {"command": "train", **data.config, **architecture_of(net),
