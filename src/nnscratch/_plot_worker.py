@@ -14,9 +14,10 @@ exits. Whenever the worker cannot start, fails or takes too long, the CLI draws 
 its own process, as it did before: the worker only ever saves time. NNSCRATCH_PLOT_WORKER=0
 in the environment draws them in the CLI's process from the start.
 
-Measured on a 2-core machine (`benchmarks/README.md`): the default `nnscratch train` spent
-about 1.3 s beyond training with the worker against 2.0 s without it. Two workers, drawing
-half of the plots each, were no faster: their start-up took the core that training needed.
+benchmarks/bench_startup.py measures the default `nnscratch train` with the worker, with the
+plots drawn inline and without plots (benchmarks/README.md gives the numbers and the CPU). Two
+workers, drawing half of the plots each, were no faster: their start-up took the core that
+training needed.
 """
 
 from __future__ import annotations
@@ -104,8 +105,8 @@ class PlotWorker:
 
 def _warm_up() -> None:
     """Import matplotlib and draw each kind of plot once on tiny made-up inputs: the first
-    draw of a process loads fonts and code (0.2 s more than a second draw), which then costs
-    the run nothing."""
+    draw of a process loads fonts and code (slower than any later draw), which then costs the
+    run nothing."""
     import numpy as np
 
     tiny = PlotInputs(history={"loss": [1.0, 0.5], "val_loss": [1.1, 0.6],

@@ -2,14 +2,14 @@
 
 A training step is a handful of small products, such as (64, 784) @ (784, 200). On a quiet
 2-core machine a second BLAS thread makes each product faster, yet a whole MNIST epoch takes
-the same time with one thread or two (716 vs 706 ms): waking the threads for every small
-product costs what the split gains. On a busy machine the extra threads spin and wait for a
-core, and the same epoch took 75 s with two threads against 1.1 s with one. So fit trains
-with one BLAS thread when the largest product of a step is small (below SMALL_PRODUCT_FLOPS).
+about the same time with one thread or two: waking the threads for every small product costs
+what the split gains. On a busy machine the extra threads spin and wait for a core, and the
+same epoch takes tens of times longer with two threads than with one. So fit trains with one
+BLAS thread when the largest product of a step is small (below SMALL_PRODUCT_FLOPS).
 
-For larger products the split pays on a quiet machine (784-1024-1024-10 at batch 256: 0.46 s
-an epoch of 8,192 rows with the BLAS's two threads, 0.71 s with one) and still collapses on a
-busy one (4.90 s against 1.35 s). No setting is right for both, and a machine turns busy or
+For larger products (784-1024-1024-10 at batch 256) the split pays on a quiet machine and
+still collapses on a busy one (benchmarks/bench_contention.py measures both; the numbers, with
+the CPU they were measured on, are in benchmarks/README.md). No setting is right for both, and a machine turns busy or
 quiet while a fit runs, so for large products fit times both (``ThreadChoice``): a few steps
 with one thread, a few with the BLAS's own thread count; the faster one runs, and the other is
 timed again after 32 steps, then 64, 128, ... while it keeps losing, and both at once if the

@@ -259,8 +259,7 @@ def _figure(figsize: tuple[float, float], left: float = 0.8, right: float = 0.25
     """A Figure with fixed margins, in inches (room for tick labels, axis labels and titles).
 
     Fixed margins, not matplotlib's constrained layout: that layout draws each figure twice to
-    measure its text, which took 40% of the time of a run's plots (0.7 s of 1.4 s for the five
-    plots of ``nnscratch train``)."""
+    measure its text, nearly doubling the time a run's plots take."""
     try:
         from matplotlib.figure import Figure
     except ImportError:  # pragma: no cover - depends on the environment
