@@ -10,11 +10,12 @@ BLAS thread when the largest product of a step is small (below SMALL_PRODUCT_FLO
 For larger products (784-1024-1024-10 at batch 256) the split pays on a quiet machine and
 still collapses on a busy one (benchmarks/bench_contention.py measures both; the numbers, with
 the CPU they were measured on, are in benchmarks/README.md). No setting is right for both,
-and a machine turns busy or quiet while a fit runs, so for large products fit times both (``ThreadChoice``): a few steps
-with one thread, a few with the BLAS's own thread count; the faster one runs, and the other is
-timed again after 32 steps, then 64, 128, ... while it keeps losing, and both at once if the
-steps turn twice as slow as measured. A trial that is already twice as slow as the best is
-cut short after one step, so on a busy machine a check costs one slow step. OpenBLAS may round
+and a machine turns busy or quiet while a fit runs, so for large products fit times both
+(``ThreadChoice``): a few steps with one thread, a few with the BLAS's own thread count; the
+faster one runs, and the other is timed again after 32 steps, then 64, 128, ... while it
+keeps losing, and both at once if the steps turn twice as slow as measured. A trial that is
+already twice as slow as the best is cut short after one step, so on a busy machine a check
+costs one slow step. OpenBLAS may round
 the last bits of a product differently with another thread count, so two fits of a large
 network on a machine whose load changed can differ in their last bits; fixing the count (below)
 makes them bit-identical again.
