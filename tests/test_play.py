@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ import nnscratch as ns
 from nnscratch.cli import main
 from nnscratch.play.engine import (
     DATA_SETS,
+    FEATURES,
     Playground,
     Settings,
     SettingsError,
@@ -157,15 +160,83 @@ def request(server, method, path, body=None, headers=None, raw=None):
         connection.close()
 
 
+MODULES = ("main.js", "config.js", "state.js", "api.js", "session.js", "controls.js", "draw.js",
+           "equations.js")
+
+
 def test_the_page_and_only_its_own_files_are_served(server):
     response, page = request(server, "GET", "/")
-    assert response.status == 200 and b"<script src=\"app.js\"></script>" in page
+    assert response.status == 200 and b'<script type="module" src="main.js"></script>' in page
     assert "default-src 'self'" in response.getheader("Content-Security-Policy")
-    for path in ("/app.js", "/style.css"):
-        assert request(server, "GET", path)[0].status == 200
-    for path in ("/../engine.py", "/static/app.js", "/%2e%2e/server.py", "/etc/passwd",
-                 "/app.js/../../server.py"):
+    for path in (*(f"/{name}" for name in MODULES), "/style.css"):
+        response, body = request(server, "GET", path)
+        assert response.status == 200, path
+        if path.endswith(".js"):  # a module must come as JavaScript, or the browser refuses it
+            assert response.getheader("Content-Type").startswith("text/javascript")
+            imported = re.findall(rb'from "\./([a-z]+\.js)"', body)
+            assert set(imported) <= {name.encode() for name in MODULES}, path
+    for path in ("/../engine.py", "/static/main.js", "/%2e%2e/server.py", "/etc/passwd",
+                 "/main.js/../../server.py", "/app.js"):
         assert request(server, "GET", path)[0].status == 404, path
+
+
+def test_the_page_takes_its_defaults_choices_and_limits_from_the_engine(server):
+    """GET /api/config: what the menus offer is what Settings accepts, and the defaults are
+    Settings' own; the page's modules hold none of them."""
+    response, body = request(server, "GET", "/api/config")
+    config = json.loads(body)
+    assert response.status == 200 and config["defaults"] == Settings().to_dict()
+    for name, values in (("activations", ["tanh"]), ("optimizers", "sgd"), ("losses", "mse")):
+        for choice in config[name]:
+            field = {"activations": "activations", "optimizers": "optimizer",
+                     "losses": "loss"}[name]
+            Settings.from_dict({field: [choice] if isinstance(values, list) else choice,
+                                **({"layers": [2]} if field == "activations" else {})})
+    for choice in config["learning_rates"]:
+        Settings.from_dict({"lr": choice})
+    for data in config["data_sets"]:
+        Settings.from_dict({"data": data})
+    low, high = config["points"]
+    Settings.from_dict({"n_points": high})
+    for too_far in ({"n_points": high + 1}, {"n_points": low - 1},
+                    {"classes": config["classes"][1] + 1},
+                    {"layers": [2] * (config["max_layers"] + 1),
+                     "activations": ["tanh"] * (config["max_layers"] + 1)},
+                    {"layers": [config["max_units"] + 1], "activations": ["tanh"]},
+                    {"test_ratio": config["test_ratio"][1] + 0.05}):
+        with pytest.raises(SettingsError):
+            Settings.from_dict(too_far)
+    assert {feature["name"] for feature in config["features"]} == set(FEATURES)
+    assert all(len(feature["map"]) == config["feature_grid"] ** 2
+               for feature in config["features"])
+    static = resources.files("nnscratch.play").joinpath("static")
+    pages = "".join(static.joinpath(name).read_text() for name in MODULES)
+    for literal in (r"\b0\.03\b", r"\b2000\b", r"\bsinx\b", r"Math\.sin", r"\[4, 2\]",
+                    r'"circles"', r"\b0\.9\b"):
+        assert not re.search(literal, pages), literal
+
+
+def test_the_code_panel_runs_and_trains_the_pages_network(server):
+    """The Python the page shows builds the network with nnscratch, trains it on the page's
+    points and uses all it builds: run here, it ends on the weights the page has at that
+    epoch, bit for bit."""
+    settings = {"data": "spirals", "classes": 3, "layers": [5, 3],
+                "activations": ["relu", "sigmoid"], "optimizer": "momentum", "dropout": 0.1,
+                "seed": 4}
+    _, body = request(server, "POST", "/api/session", {"settings": settings})
+    created = json.loads(body)
+    code = created["code"]["python"].replace("epochs=100", "epochs=6")
+    assert "epochs=6" in code and "nnscratch train --data playground.csv" in \
+        created["code"]["cli"]
+    scope: dict = {}
+    exec(compile(code, "the code panel", "exec"), scope)  # noqa: S102 - our own snippet
+    request(server, "POST", "/api/step", {"session": created["session"], "epochs": 6})
+    expected = Playground(Settings.from_dict(settings))
+    expected.step(2)
+    expected.step(4)
+    for mine, theirs in zip(scope["net"].get_weights(), expected.network.get_weights(),
+                            strict=True):
+        np.testing.assert_array_equal(mine, theirs)
 
 
 def test_a_session_steps_explains_and_exports(server, tmp_path):

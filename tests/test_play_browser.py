@@ -27,6 +27,8 @@ from nnscratch.play.engine import Playground, Settings, features_of
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
+# the page's modules load asynchronously: its state is there once main.js has run
+SESSION_READY = "return window.playground !== undefined && playground.state.session !== null;"
 HASH = ("data=xor&layers=4&activations=tanh&features=x,y,xy&lr=0.1&optimizer=sgd"
         "&batch_size=10&seed=2&playing=1")
 
@@ -125,8 +127,8 @@ def test_the_page_trains_from_its_url_and_shows_the_real_numbers(browser, page_u
     shown = wait_for(lambda: {element.get_attribute("data-name"): element.text for element in
                               driver.find_elements(By.CSS_SELECTOR, "#equations .value")},
                      what="the neuron's equations")
-    session = driver.execute_script("return state.session;")
-    settings = driver.execute_script("return state.settings;")
+    session = driver.execute_script("return playground.state.session;")
+    settings = driver.execute_script("return playground.state.settings;")
     with urllib.request.urlopen(f"{page_url}api/export?session={session}&format=npz") as reply:
         (tmp_path / "model.npz").write_bytes(reply.read())
     network = ns.load(tmp_path / "model.npz")
@@ -157,7 +159,7 @@ def test_a_teacher_can_hide_panels_from_the_url(browser, page_url):
 
     browser.get(page_url + "#data=circles&hide=data,code&playing=0")
     browser.refresh()
-    wait_for(lambda: browser.execute_script("return state.session !== null;"),
+    wait_for(lambda: browser.execute_script(SESSION_READY),
              what="the session")
     assert not browser.find_element(By.ID, "data-panel").is_displayed()
     assert not browser.find_element(By.ID, "code-panel").is_displayed()
@@ -185,9 +187,9 @@ def test_the_url_hash_round_trips_and_a_link_shows_its_weight_equation(browser, 
              "l2": "0.001", "dropout": "0.1", "features": "x,y,sinx", "playing": "0"}
     browser.get(page_url + "#" + "&".join(f"{key}={value}" for key, value in given.items()))
     browser.refresh()
-    wait_for(lambda: browser.execute_script("return state.session !== null;"),
+    wait_for(lambda: browser.execute_script(SESSION_READY),
              what="the session")
-    settings = browser.execute_script("return state.settings;")
+    settings = browser.execute_script("return playground.state.settings;")
     assert settings["activations"] == ["relu", "sigmoid"] and settings["seed"] == 7
     assert settings["features"] == ["x", "y", "sinx"] and settings["batch_size"] == 0
     written = dict(item.split("=", 1) for item in
@@ -213,7 +215,7 @@ def test_the_url_hash_round_trips_and_a_link_shows_its_weight_equation(browser, 
                               browser.find_elements(By.CSS_SELECTOR, "#equations .value")
                               if element.get_attribute("data-name").startswith("link")},
                      what="the link's equation")
-    weights = browser.execute_script("return state.frame.weights[1].W;")
+    weights = browser.execute_script("return playground.state.frame.weights[1].W;")
     assert float(shown["link_w"]) == pytest.approx(weights[2][1], rel=2e-3, abs=1e-4)
     lr = 0.3
     assert float(shown["link_new"]) == pytest.approx(

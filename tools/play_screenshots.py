@@ -18,6 +18,9 @@ from pathlib import Path
 TRAINING = ("data=spirals&layers=8,6&activations=tanh,tanh&features=x,y,x2,y2,sinx,siny"
             "&optimizer=adam&lr=0.03&playing=1")
 
+# the page's modules load asynchronously: its state is there once main.js has run
+SESSION_READY = "return window.playground !== undefined && playground.state.session !== null;"
+
 
 def take(driver, url: str, out: Path) -> list[Path]:
     """Drive ``driver`` through the three views at ``url``; return the PNGs written."""
@@ -31,7 +34,7 @@ def take(driver, url: str, out: Path) -> list[Path]:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             text = driver.find_element(By.ID, "epoch").text
-            if driver.execute_script("return state.session !== null;") and \
+            if driver.execute_script(SESSION_READY) and \
                     int(text or 0) >= epochs:
                 return
             time.sleep(0.1)

@@ -3,5 +3,6 @@
 
     engine.py     the data, the network, the frames and the equations (plain nnscratch)
     server.py     the standard library's HTTP server and the page's JSON API, locked down
-    static/       the page: index.html, app.js, style.css (vanilla JS, nothing from the web)
+    static/       the page: index.html, style.css and its ES modules (main.js lists them;
+                  vanilla JS, nothing from the web), its defaults and limits from the engine
 """

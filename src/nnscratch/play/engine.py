@@ -11,6 +11,7 @@ points, the same starting weights and the same training, bit for bit.
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -28,11 +29,22 @@ FEATURES = {  # name -> the feature from the point (x, y), both in [-6, 6]
     "xy": lambda x, y: (x / 6) * (y / 6),
     "sinx": lambda x, y: np.sin(x), "siny": lambda x, y: np.sin(y),
 }
-ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu")
+FEATURE_LABELS = {"x": "x", "y": "y", "x2": "x²", "y2": "y²", "xy": "xy", "sinx": "sin x",
+                  "siny": "sin y"}
+ACTIVATION_NAMES = ("tanh", "sigmoid", "relu", "leaky_relu")
 OPTIMIZERS = ("sgd", "momentum", "adam")
+LOSSES = ("cross_entropy", "mse")
+CLASS_COUNT_SETS = ("gaussians", "spirals")  # the sets drawn with a chosen number of classes
+# what the page's menus offer
+LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)
+PENALTIES = (0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1)
+DROPOUTS = (0, 0.1, 0.2, 0.3, 0.5)
 EXTENT = 6.0  # the plane shown: [-6, 6] x [-6, 6]
-MAX_POINTS = 2000
+MIN_POINTS, MAX_POINTS = 10, 2000
+MIN_CLASSES, MAX_CLASSES = 2, 5
+NOISE, TEST_RATIO = (0.0, 1.0), (0.0, 0.9)  # the ranges of the two sliders
 MAX_LAYERS, MAX_UNITS = 6, 8
+NEW_LAYER = {"units": 2, "activation": "tanh"}  # what "+ layer" adds
 
 
 class SettingsError(ValueError):
@@ -75,13 +87,13 @@ class Settings:
         """Every field within its limits (the data, the network, the training); the plane's
         loss is squared error whatever was asked."""
         _choice("data", self.data, DATA_SETS)
-        _number("noise", self.noise, 0.0, 1.0)
-        _integer("n_points", self.n_points, 10, MAX_POINTS)
-        _number("test_ratio", self.test_ratio, 0.0, 0.9)
-        _integer("classes", self.classes, 2, 5)
+        _number("noise", self.noise, *NOISE)
+        _integer("n_points", self.n_points, MIN_POINTS, MAX_POINTS)
+        _number("test_ratio", self.test_ratio, *TEST_RATIO)
+        _integer("classes", self.classes, MIN_CLASSES, MAX_CLASSES)
         _integer("seed", self.seed, 0, 2**31 - 1)
         self._check_network()
-        _choice("loss", self.loss, ("cross_entropy", "mse"))
+        _choice("loss", self.loss, LOSSES)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _number("lr", self.lr, 1e-5, 10.0)
         _integer("batch_size", self.batch_size, 0, MAX_POINTS)
@@ -113,7 +125,7 @@ class Settings:
 
     @property
     def n_classes(self) -> int:
-        return self.classes if self.data in ("gaussians", "spirals") else 2
+        return self.classes if self.data in CLASS_COUNT_SETS else 2
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -188,6 +200,28 @@ def grid_points(size: int) -> np.ndarray:
     axis = np.linspace(-EXTENT, EXTENT, size)
     xs, ys = np.meshgrid(axis, axis[::-1])
     return np.column_stack([xs.ravel(), ys.ravel()])
+
+
+def page_config(feature_grid: int = 40) -> dict[str, Any]:
+    """What the page needs before its first session: the default settings, every choice its
+    menus offer and every limit, and each feature drawn over the plane, so that the page holds
+    no default, formula or limit of its own (it reads these from GET /api/config)."""
+    grid = grid_points(feature_grid)
+    maps = {name: _bytes((np.clip(FEATURES[name](grid[:, 0], grid[:, 1]), -1, 1) + 1) / 2)
+            for name in FEATURES}
+    return {
+        "defaults": Settings().to_dict(), "data_sets": list(DATA_SETS),
+        "class_count_sets": list(CLASS_COUNT_SETS), "classes": [MIN_CLASSES, MAX_CLASSES],
+        "points": [MIN_POINTS, MAX_POINTS], "noise": list(NOISE),
+        "test_ratio": list(TEST_RATIO), "extent": EXTENT,
+        "features": [{"name": name, "label": FEATURE_LABELS[name], "map": maps[name]}
+                     for name in FEATURES],
+        "feature_grid": feature_grid, "activations": list(ACTIVATION_NAMES),
+        "optimizers": list(OPTIMIZERS), "losses": list(LOSSES),
+        "learning_rates": list(LEARNING_RATES), "penalties": list(PENALTIES),
+        "dropouts": list(DROPOUTS), "max_layers": MAX_LAYERS, "max_units": MAX_UNITS,
+        "new_layer": NEW_LAYER,
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -400,3 +434,75 @@ class Playground:
 def _bytes(values: np.ndarray) -> list[int]:
     """Values in [0, 1] as whole numbers 0..255, for the page to draw."""
     return np.round(np.clip(np.nan_to_num(values), 0, 1) * 255).astype(np.uint8).tolist()
+
+
+# ----------------------------------------------------------------------------------------------
+# The same in code: what the page's code panel shows
+
+
+def python_code(settings: Settings, epochs: int = 100) -> str:
+    """A Python script that builds this network with nnscratch and trains it on the same points
+    as the play button does: it runs as it stands, uses everything it builds, and after
+    ``epochs`` epochs holds the weights the page shows at that epoch."""
+    sizes = [len(settings.features), *settings.layers,
+             1 if settings.regression else settings.n_classes]
+    layers = []
+    for index, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
+        layers.append(f"ns.Dense({fan_in}, {fan_out}, init=\"glorot_uniform\")")
+        if index < len(settings.layers):
+            layers.append(f"ns.{ACTIVATIONS[settings.activations[index]].__name__}()")
+            if settings.dropout:
+                layers.append(f"ns.Dropout({settings.dropout!r})")
+    if settings.optimizer == "adam":
+        optimizer = f"ns.Adam(lr={settings.lr!r}, weight_decay={settings.l2!r})"
+    else:
+        momentum = 0.9 if settings.optimizer == "momentum" else 0.0
+        optimizer = (f"ns.SGD(lr={settings.lr!r}, momentum={momentum!r}, "
+                     f"weight_decay={settings.l2!r})")
+    fields = textwrap.fill(", ".join(f"{name}={value!r}"
+                                     for name, value in settings.to_dict().items()),
+                           width=88, initial_indent="    ", subsequent_indent="    ")
+    loss = "mse" if settings.loss == "mse" else "cross_entropy"
+    test = settings.test_ratio > 0
+    return "\n".join([
+        "import nnscratch as ns",
+        "from nnscratch.play.engine import Playground, Settings",
+        "",
+        "# the same points and the same split as the page",
+        f"playground = Playground(Settings(\n{fields}))",
+        "X_train = playground.inputs(playground.train_rows)  # the features "
+        + ", ".join(settings.features),
+        "y_train = playground.targets(playground.train_rows)",
+        *(["X_test = playground.inputs(playground.test_rows)",
+           "y_test = playground.targets(playground.test_rows)"] if test else []),
+        "",
+        "# the network, built from the same seed: the same starting weights",
+        "net = ns.Sequential([",
+        *(f"    {layer}," for layer in layers),
+        f"], seed={settings.seed}, dtype=\"float64\", loss=\"{loss}\")",
+        f"history = net.fit(X_train, y_train, optimizer={optimizer},",
+        f"                  epochs={epochs}, batch_size={settings.batch_size or None},"
+        + (" validation_data=(X_test, y_test)," if test else ""),
+        f"                  seed={settings.seed}, verbose=0)",
+        "print(\"training loss\", history.history[\"loss\"][-1]"
+        + (", \"test loss\", history.history[\"val_loss\"][-1])" if test else ")"),
+    ])
+
+
+def command_line(settings: Settings) -> str:
+    """The `nnscratch train` command for the points the page exports (playground.csv), with
+    the same architecture and settings, and what it cannot take from the page."""
+    activation = settings.activations[0] if settings.activations else "relu"
+    batch = "full" if settings.batch_size == 0 else str(settings.batch_size)
+    line = (f"nnscratch train --data playground.csv --layers "
+            f"{' '.join(map(str, settings.layers)) or '(none)'} --activation {activation} "
+            f"--optimizer {settings.optimizer} --lr {settings.lr:g} --batch-size {batch} "
+            f"--dropout {settings.dropout:g} --test-split {settings.test_ratio:g} "
+            f"--seed {settings.seed} --scale none")
+    notes = []
+    if any(name != activation for name in settings.activations):
+        notes.append("# the command line takes one activation for every hidden layer")
+    notes.append("# playground.csv (the link below): each point's features and label. The same\n"
+                 "# architecture and settings; the command line draws its own split and "
+                 "starting weights.")
+    return "\n".join([line, *notes])

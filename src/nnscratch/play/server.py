@@ -1,7 +1,8 @@
 """The playground's server: the standard library's HTTP server, the page's own files, and a
 small JSON API over ``engine.Playground``.
 
-    GET  /                          the page (and /app.js, /style.css: nothing else is served)
+    GET  /                          the page (and its modules *.js and style.css: nothing else)
+    GET  /api/config                the defaults, choices and limits the page offers
     POST /api/session               {settings, points?}  -> a new session: its points, a frame
     POST /api/step                  {session, epochs}    -> train, then a frame
     POST /api/explain               {session, layer, unit, sample} -> one neuron's equations
@@ -31,14 +32,26 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from .engine import MAX_POINTS, Playground, Settings, SettingsError
+from .engine import (
+    MAX_POINTS,
+    Playground,
+    Settings,
+    SettingsError,
+    command_line,
+    page_config,
+    python_code,
+)
 
 MAX_BODY = 1 << 20  # bytes of a request body
 MAX_SESSIONS = 32  # the oldest session is dropped when a new one would exceed this
 MAX_EPOCHS_PER_STEP = 50
-STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
-          "/app.js": ("app.js", "text/javascript; charset=utf-8"),
-          "/style.css": ("style.css", "text/css; charset=utf-8")}
+KINDS = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+         ".css": "text/css; charset=utf-8"}
+# the page's own files, and nothing else: index.html at /, each module and the style sheet
+STATIC = {("/" if entry.name == "index.html" else f"/{entry.name}"):
+          (entry.name, KINDS[Path(entry.name).suffix])
+          for entry in resources.files("nnscratch.play").joinpath("static").iterdir()
+          if Path(entry.name).suffix in KINDS}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
                                "style-src 'self'; script-src 'self'; connect-src 'self'; "
@@ -158,6 +171,8 @@ class PlayHandler(BaseHTTPRequestHandler):
             name, kind = STATIC[parts.path]
             body = resources.files("nnscratch.play").joinpath("static", name).read_bytes()
             self._send(body, kind)
+        elif parts.path == "/api/config":
+            self._json(page_config())
         elif parts.path == "/api/export":
             query = parse_qs(parts.query)
             lock, playground = self.server.session(query.get("session", [None])[0])
@@ -187,7 +202,9 @@ class PlayHandler(BaseHTTPRequestHandler):
         if path == "/api/session":
             playground = _new_playground(request)
             session = self.server.new_session(playground)
-            self._json({"session": session, **_points(playground), **playground.snapshot()})
+            self._json({"session": session, **_points(playground), **playground.snapshot(),
+                        "code": {"python": python_code(playground.settings),
+                                 "cli": command_line(playground.settings)}})
         elif path == "/api/step":
             lock, playground = self.server.session(request.get("session"))
             epochs = request.get("epochs", 1)
