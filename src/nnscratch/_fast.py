@@ -117,14 +117,16 @@ def step(optimizer: Optimizer, params_and_grads: ParamsAndGrads,
         optimizer.step(params_and_grads, sparse_rows)
         return
     optimizer.steps += 1
+    in_place = isinstance(optimizer, Adam)
+    rows_alone = sparse_rows is not None and optimizer.updates_sparse_rows()
     for index, (param, grad) in enumerate(params_and_grads):
         rows = None if sparse_rows is None else sparse_rows[index]
-        if rows is not None and optimizer.updates_sparse_rows():
+        if rows is not None and rows_alone:
             sgd_sparse_rows(optimizer, param, grad, rows)
             continue
         if rows is not None:
             grad = complete_sparse_rows(grad, rows, param.shape[0])
-        if isinstance(optimizer, Adam) and type(param) is np.ndarray:
+        if in_place and type(param) is np.ndarray:
             adam_step(optimizer, index, param, optimizer.decay(param, grad))
         else:
             optimizer.update(index, param, grad)
@@ -161,14 +163,13 @@ def adam_step(optimizer: Adam, index: int, param: np.ndarray, grad: np.ndarray) 
 
 
 def _scratch(optimizer: Optimizer, index: int, name: str, param: np.ndarray) -> np.ndarray:
-    """A reusable work array shaped like parameter ``index`` (its content is garbage); kept on
-    the optimizer, never saved."""
+    """A reusable work array like parameter ``index`` (its content is garbage); kept on the
+    optimizer, never saved."""
     scratch = optimizer.__dict__.setdefault("_scratch", {})
-    key = (index, name)
-    if key not in scratch or scratch[key].shape != param.shape \
-            or scratch[key].dtype != param.dtype:
-        scratch[key] = np.empty_like(param)
-    return scratch[key]
+    array = scratch.get((index, name))
+    if array is None or array.shape != param.shape or array.dtype != param.dtype:
+        array = scratch[(index, name)] = np.empty_like(param)
+    return array
 
 
 def flush_tiny_state(optimizer: Optimizer) -> None:
