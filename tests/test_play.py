@@ -216,14 +216,21 @@ def test_the_page_takes_its_defaults_choices_and_limits_from_the_engine(server):
         assert not re.search(literal, pages), literal
 
 
-def test_the_code_panel_runs_and_trains_the_pages_network(server):
+OWN_POINTS = [[1.5, 1.25, 0], [-1.0, -1.5, 0], [1.0, -1.0, 1], [-1.25, 1.0, 1]] * 4
+
+
+@pytest.mark.parametrize("settings, points", [
+    ({"data": "spirals", "classes": 3, "layers": [5, 3], "activations": ["relu", "sigmoid"],
+      "optimizer": "momentum", "dropout": 0.1, "seed": 4}, None),
+    ({"data": "plane", "test_ratio": 0.0, "optimizer": "adam", "batch_size": 0}, None),
+    ({"data": "xor", "layers": [3], "activations": ["tanh"], "test_ratio": 0.25}, OWN_POINTS),
+])
+def test_the_code_panel_runs_and_trains_the_pages_network(server, settings, points):
     """The Python the page shows builds the network with nnscratch, trains it on the page's
-    points and uses all it builds: run here, it ends on the weights the page has at that
-    epoch, bit for bit."""
-    settings = {"data": "spirals", "classes": 3, "layers": [5, 3],
-                "activations": ["relu", "sigmoid"], "optimizer": "momentum", "dropout": 0.1,
-                "seed": 4}
-    _, body = request(server, "POST", "/api/session", {"settings": settings})
+    points (the set's, or its own) and uses all it builds: run here, it ends on the weights
+    the page has at that epoch, bit for bit."""
+    _, body = request(server, "POST", "/api/session",
+                      {"settings": settings, **({"points": points} if points else {})})
     created = json.loads(body)
     code = created["code"]["python"].replace("epochs=100", "epochs=6")
     assert "epochs=6" in code and "nnscratch train --data playground.csv" in \
@@ -231,7 +238,12 @@ def test_the_code_panel_runs_and_trains_the_pages_network(server):
     scope: dict = {}
     exec(compile(code, "the code panel", "exec"), scope)  # noqa: S102 - our own snippet
     request(server, "POST", "/api/step", {"session": created["session"], "epochs": 6})
-    expected = Playground(Settings.from_dict(settings))
+    if points:
+        table = np.array(points, dtype=np.float64)
+        expected = Playground(Settings.from_dict(settings), table[:, :2],
+                              table[:, 2].astype(np.int64))
+    else:
+        expected = Playground(Settings.from_dict(settings))
     expected.step(2)
     expected.step(4)
     for mine, theirs in zip(scope["net"].get_weights(), expected.network.get_weights(),

@@ -117,7 +117,7 @@ def step(optimizer: Optimizer, params_and_grads: ParamsAndGrads,
         optimizer.step(params_and_grads, sparse_rows)
         return
     optimizer.steps += 1
-    in_place = isinstance(optimizer, Adam)
+    adam = optimizer if isinstance(optimizer, Adam) else None
     rows_alone = sparse_rows is not None and optimizer.updates_sparse_rows()
     for index, (param, grad) in enumerate(params_and_grads):
         rows = None if sparse_rows is None else sparse_rows[index]
@@ -126,8 +126,8 @@ def step(optimizer: Optimizer, params_and_grads: ParamsAndGrads,
             continue
         if rows is not None:
             grad = complete_sparse_rows(grad, rows, param.shape[0])
-        if in_place and type(param) is np.ndarray:
-            adam_step(optimizer, index, param, optimizer.decay(param, grad))
+        if adam is not None and type(param) is np.ndarray:
+            adam_step(adam, index, param, adam.decay(param, grad) if adam.weight_decay else grad)
         else:
             optimizer.update(index, param, grad)
     if optimizer.steps % FLUSH_EVERY == 0:
@@ -146,8 +146,7 @@ def adam_step(optimizer: Adam, index: int, param: np.ndarray, grad: np.ndarray) 
     is allocated at any step."""
     m = optimizer.buffer(index, "first_moment", param)
     v = optimizer.buffer(index, "second_moment", param)
-    work = _scratch(optimizer, index, "work", param)
-    step_ = _scratch(optimizer, index, "step", param)
+    work, step_ = _scratch(optimizer, index, param)
     t = optimizer.steps
     m *= optimizer.beta1  # m <- beta1 m + (1 - beta1) g
     m += np.multiply(grad, 1.0 - optimizer.beta1, out=work)
@@ -162,14 +161,15 @@ def adam_step(optimizer: Adam, index: int, param: np.ndarray, grad: np.ndarray) 
     param -= step_  # theta <- theta - eta m_hat / (sqrt(v_hat) + eps)
 
 
-def _scratch(optimizer: Optimizer, index: int, name: str, param: np.ndarray) -> np.ndarray:
-    """A reusable work array like parameter ``index`` (its content is garbage); kept on the
-    optimizer, never saved."""
+def _scratch(optimizer: Optimizer, index: int, param: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Two reusable work arrays like parameter ``index`` (their content is garbage); kept on
+    the optimizer, never saved."""
     scratch = optimizer.__dict__.setdefault("_scratch", {})
-    array = scratch.get((index, name))
-    if array is None or array.shape != param.shape or array.dtype != param.dtype:
-        array = scratch[(index, name)] = np.empty_like(param)
-    return array
+    pair = scratch.get(index)
+    if pair is None or pair[0].shape != param.shape or pair[0].dtype != param.dtype:
+        pair = scratch[index] = (np.empty_like(param), np.empty_like(param))
+    return pair
 
 
 def flush_tiny_state(optimizer: Optimizer) -> None:

@@ -236,6 +236,7 @@ class Playground:
                  labels: np.ndarray | None = None):
         settings.check()
         self.settings = settings
+        self.own_points = points is not None and labels is not None
         if points is None or labels is None:
             points, labels = make_points(settings)
         self.points, self.labels = points, labels
@@ -440,36 +441,28 @@ def _bytes(values: np.ndarray) -> list[int]:
 # The same in code: what the page's code panel shows
 
 
-def python_code(settings: Settings, epochs: int = 100) -> str:
+def python_code(playground: Playground, epochs: int = 100) -> str:
     """A Python script that builds this network with nnscratch and trains it on the same points
     as the play button does: it runs as it stands, uses everything it builds, and after
     ``epochs`` epochs holds the weights the page shows at that epoch."""
-    sizes = [len(settings.features), *settings.layers,
-             1 if settings.regression else settings.n_classes]
-    layers = []
-    for index, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
-        layers.append(f"ns.Dense({fan_in}, {fan_out}, init=\"glorot_uniform\")")
-        if index < len(settings.layers):
-            layers.append(f"ns.{ACTIVATIONS[settings.activations[index]].__name__}()")
-            if settings.dropout:
-                layers.append(f"ns.Dropout({settings.dropout!r})")
-    if settings.optimizer == "adam":
-        optimizer = f"ns.Adam(lr={settings.lr!r}, weight_decay={settings.l2!r})"
-    else:
-        momentum = 0.9 if settings.optimizer == "momentum" else 0.0
-        optimizer = (f"ns.SGD(lr={settings.lr!r}, momentum={momentum!r}, "
-                     f"weight_decay={settings.l2!r})")
+    settings = playground.settings
+    layers, optimizer = _layer_code(settings), _optimizer_code(settings)
     fields = textwrap.fill(", ".join(f"{name}={value!r}"
                                      for name, value in settings.to_dict().items()),
                            width=88, initial_indent="    ", subsequent_indent="    ")
     loss = "mse" if settings.loss == "mse" else "cross_entropy"
-    test = settings.test_ratio > 0
+    test = len(playground.test_rows) > 0
+    own = [] if not playground.own_points else [
+        f"points = np.array({playground.points.tolist()!r})  # the page's own points",
+        f"labels = np.array({playground.labels.tolist()!r})"]
     return "\n".join([
         "import nnscratch as ns",
+        *(["import numpy as np"] if own else []),
         "from nnscratch.play.engine import Playground, Settings",
         "",
         "# the same points and the same split as the page",
-        f"playground = Playground(Settings(\n{fields}))",
+        *own,
+        f"playground = Playground(Settings(\n{fields}){', points, labels' if own else ''})",
         "X_train = playground.inputs(playground.train_rows)  # the features "
         + ", ".join(settings.features),
         "y_train = playground.targets(playground.train_rows)",
@@ -487,6 +480,28 @@ def python_code(settings: Settings, epochs: int = 100) -> str:
         "print(\"training loss\", history.history[\"loss\"][-1]"
         + (", \"test loss\", history.history[\"val_loss\"][-1])" if test else ")"),
     ])
+
+
+def _layer_code(settings: Settings) -> list[str]:
+    """The network's layers as Python, as Playground builds them."""
+    sizes = [len(settings.features), *settings.layers,
+             1 if settings.regression else settings.n_classes]
+    layers = []
+    for index, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
+        layers.append(f"ns.Dense({fan_in}, {fan_out}, init=\"glorot_uniform\")")
+        if index < len(settings.layers):
+            layers.append(f"ns.{ACTIVATIONS[settings.activations[index]].__name__}()")
+            if settings.dropout:
+                layers.append(f"ns.Dropout({settings.dropout!r})")
+    return layers
+
+
+def _optimizer_code(settings: Settings) -> str:
+    """The optimizer as Python, as Playground makes it."""
+    if settings.optimizer == "adam":
+        return f"ns.Adam(lr={settings.lr!r}, weight_decay={settings.l2!r})"
+    momentum = 0.9 if settings.optimizer == "momentum" else 0.0
+    return f"ns.SGD(lr={settings.lr!r}, momentum={momentum!r}, weight_decay={settings.l2!r})"
 
 
 def command_line(settings: Settings) -> str:

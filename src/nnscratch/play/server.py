@@ -203,7 +203,7 @@ class PlayHandler(BaseHTTPRequestHandler):
             playground = _new_playground(request)
             session = self.server.new_session(playground)
             self._json({"session": session, **_points(playground), **playground.snapshot(),
-                        "code": {"python": python_code(playground.settings),
+                        "code": {"python": python_code(playground),
                                  "cli": command_line(playground.settings)}})
         elif path == "/api/step":
             lock, playground = self.server.session(request.get("session"))
