@@ -121,17 +121,24 @@ def step(optimizer: Optimizer, params_and_grads: ParamsAndGrads,
     rows_alone = sparse_rows is not None and optimizer.updates_sparse_rows()
     for index, (param, grad) in enumerate(params_and_grads):
         rows = None if sparse_rows is None else sparse_rows[index]
-        if rows is not None and rows_alone:
+        if rows is None:
+            _update(optimizer, adam, index, param, grad)
+        elif rows_alone:
             sgd_sparse_rows(optimizer, param, grad, rows)
-            continue
-        if rows is not None:
-            grad = complete_sparse_rows(grad, rows, param.shape[0])
-        if adam is not None and type(param) is np.ndarray:
-            adam_step(adam, index, param, adam.decay(param, grad) if adam.weight_decay else grad)
         else:
-            optimizer.update(index, param, grad)
+            _update(optimizer, adam, index, param,
+                    complete_sparse_rows(grad, rows, param.shape[0]))
     if optimizer.steps % FLUSH_EVERY == 0:
         flush_tiny_state(optimizer)
+
+
+def _update(optimizer: Optimizer, adam: Adam | None, index: int, param: np.ndarray,
+            grad: np.ndarray) -> None:
+    """One parameter's update: Adam in place on NumPy arrays, else the plain update."""
+    if adam is not None and type(param) is np.ndarray:
+        adam_step(adam, index, param, adam.decay(param, grad) if adam.weight_decay else grad)
+    else:
+        optimizer.update(index, param, grad)
 
 
 def sgd_sparse_rows(optimizer: Optimizer, param: np.ndarray, grad: np.ndarray,
