@@ -30,7 +30,7 @@ gradients, and fit writes the sparse rows out in full when it ends (``complete_s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -52,7 +52,7 @@ TINY_STATE = 2.0**10
 # Dense.backward for one sample
 
 
-def takes_dense_backward(layer: Layer, grad_output: np.ndarray) -> bool:
+def takes_dense_backward(layer: Layer, grad_output: np.ndarray) -> TypeGuard[Dense]:
     """Whether Sequential.backward hands ``layer`` to dense_backward: a plain Dense layer
     with ``fast`` on, given one NumPy sample."""
     return type(layer) is Dense and layer.fast and type(grad_output) is np.ndarray \

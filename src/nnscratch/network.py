@@ -421,7 +421,7 @@ def _complete_gradient(layer: Layer, key: str) -> np.ndarray:
 def _backward(layer: Layer, grad_output: np.ndarray, input_grad: bool) -> np.ndarray | None:
     """layer.backward(grad_output, input_grad), or its fast form (see _fast.py), or without
     the flag for a custom layer whose backward does not take it (written before it existed)."""
-    if type(layer) is Dense and _fast.takes_dense_backward(layer, grad_output):
+    if grad_output.shape[0] == 1 and _fast.takes_dense_backward(layer, grad_output):
         return _fast.dense_backward(layer, grad_output, input_grad)
     if input_grad or not _takes_input_grad(type(layer).backward):
         return layer.backward(grad_output)
