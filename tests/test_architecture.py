@@ -10,7 +10,8 @@ dependency order, lowest first, so there are no cycles and nothing reaches up:
     data          datasets (idx < download < builtin, mnist < the package) < tabular (your own), input_stats (how far from the training rows)
     on top        plots, report < runs < recipes, _plot_worker < play (engine < server) < cli < __main__, and the package's __init__;
                   cli: process < common < arguments, images < train, commands < parser < __init__
-                  sklearn (estimators over network, imported only as nnscratch.sklearn)
+                  sklearn (estimators over network, imported only as nnscratch.sklearn);
+                  learn (exercises < slips < reference < grader: the core's equations, checked)
 
 No function or method is more complex than 12 by radon's count of cyclomatic complexity (ruff
 checks its own count, mccabe's, against the same limit).
@@ -36,6 +37,7 @@ ORDER = [
     ["network"],
     ["datasets.idx", "datasets.download"], ["datasets.builtin", "datasets.mnist"],
     ["datasets"], ["tabular", "input_stats"],
+    ["learn.exercises", "learn.slips"], ["learn.reference"], ["learn.grader"], ["learn"],
     ["plots", "report", "sklearn"], ["runs"], ["recipes", "_plot_worker"],
     ["play.engine"], ["play.server"], ["play"],
     ["cli.process"], ["cli.common"], ["cli.arguments", "cli.images"], ["cli.train", "cli.commands"],

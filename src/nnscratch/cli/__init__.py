@@ -11,6 +11,8 @@
     nnscratch explain     the forward and backward equations of a network, with shapes
     nnscratch runs        list the saved runs; ``runs compare A B`` puts two side by side
     nnscratch play        the playground: watch the network learn in your browser, equations live
+    nnscratch exercises   write exercises to fill in: a neuron up to a whole training loop
+    nnscratch check       check the exercises, naming the slip a wrong answer looks like
 
 Results go to stdout, progress and errors to stderr. Exit codes: 0 success, 1 failure (a
 missing or damaged file, a diverging run), 2 a usage error, 130 a second Ctrl-C. Every error

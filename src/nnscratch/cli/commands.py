@@ -408,3 +408,26 @@ def architecture(arguments: argparse.Namespace) -> Sequential:
                activation=arguments.activation, dropout=arguments.dropout,
                seed=getattr(arguments, "seed", 0), loss="cross_entropy")
 
+
+def run_exercises(arguments: argparse.Namespace) -> int:
+    from ..learn.exercises import write_ladder
+
+    try:
+        written = write_ladder(arguments.folder, arguments.notation)
+    except FileExistsError as error:
+        raise UsageError(str(error)) from None
+    print(f"wrote {len(written)} files in {arguments.folder} ({arguments.notation} notation): "
+          + ", ".join(path.name for path in written))
+    print(f"fill in each function, then run: nnscratch check {arguments.folder}")
+    return 0
+
+
+def run_check(arguments: argparse.Namespace) -> int:
+    from ..learn.grader import CheckError, check, report
+
+    try:
+        results = check(arguments.path, arguments.notation)
+    except CheckError as error:
+        raise UsageError(str(error)) from None
+    print(report(results))
+    return 0 if all(result.status == "passed" for result in results) else 1

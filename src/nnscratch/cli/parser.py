@@ -25,8 +25,10 @@ from .arguments import (
 )
 from .commands import (
     FIGURES,
+    run_check,
     run_download,
     run_evaluate,
+    run_exercises,
     run_explain,
     run_gradcheck,
     run_play,
@@ -175,6 +177,26 @@ def build_parser() -> Parser:
                          help="one SGD step with the values of every array (use tiny layers)")
     explain.add_argument("--lr", type=positive_float, default=0.1, help="for --trace")
     explain.add_argument("--seed", type=non_negative_int, default=0)
+    exercises = subcommand(
+        commands, run_exercises, "exercises", help="write exercises to fill in and check",
+        description="Write a numbered ladder of exercise files (a neuron, activations, "
+                    "softmax, losses, a dense layer, a step, training) and a README into "
+                    "FOLDER; each function is a stub with its equation, shapes and a hint. "
+                    "Files already there are never overwritten.")
+    exercises.add_argument("folder", type=Path, metavar="FOLDER")
+    exercises.add_argument("--notation", choices=("rows", "columns"), default="rows",
+                           help="rows: one sample per row, W (in, out), z = x W + b "
+                                "(nnscratch's); columns: one sample per column, W (out, in), "
+                                "z = W a + b (the articles')")
+
+    checker = subcommand(
+        commands, run_check, "check", help="check your exercises, with the slip each looks like",
+        description="Check every exercise file of FOLDER (or one file) against nnscratch's "
+                    "own equations: passed, not started, or wrong with the first mismatch and "
+                    "the slip it looks like. Exit code 0 only when every exercise passes.")
+    checker.add_argument("path", type=Path, metavar="FOLDER_OR_FILE")
+    checker.add_argument("--notation", choices=("rows", "columns"), default=None,
+                         help="the notation the files must be in (default: what each says)")
     parser.commands = dict(commands.choices)
     return parser
 
