@@ -190,6 +190,13 @@ def _check_function(path: Path, exercise: Exercise, function: Function, given: A
                       f"exercise is {function.signature()}")
     if name == "train":
         return _check_training(path, function, given, notation)
+    return _check_cases(path, function, given, notation)
+
+
+def _check_cases(path: Path, function: Function, given: Any, notation: str) -> Result:
+    """The first input the function gets wrong (with the slip it looks like, found on that
+    input or a later one), or passed."""
+    name = function.name
     first = None
     for description, arguments in cases(name, notation, np.random.default_rng(0)):
         verdict = _check_case(path, function, given, notation, description, arguments)
