@@ -63,18 +63,31 @@ def build_parser() -> Parser:
         description="Neural networks from scratch in NumPy: train, inspect and check them.")
     parser.add_argument("--version", action="version", version=f"nnscratch {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_train_command, _evaluate_command, _predict_command, _plot_command,
+                _summary_command, _gradcheck_command, _download_command,
+                _recipe_command, _runs_command, _play_command, _explain_command,
+                _exercises_command, _checker_command):
+        add(commands)
+    parser.commands = dict(commands.choices)
+    return parser
 
+
+def _train_command(commands: argparse._SubParsersAction) -> None:
     train = subcommand(
         commands, run_train, "train", help="train a network and save the run",
         description="Train an MLP on a data set, report its test accuracy and save the run. "
                     "With no arguments: the built-in 8x8 digits, in a few seconds.")
     add_train_arguments(train)
 
+
+def _evaluate_command(commands: argparse._SubParsersAction) -> None:
     evaluate = subcommand(commands, run_evaluate, "evaluate",
                           help="test loss, accuracy and confusion matrix")
     evaluate.add_argument("model", type=Path, help="a model file (or a run folder)")
     add_data_arguments(evaluate, default=None)
 
+
+def _predict_command(commands: argparse._SubParsersAction) -> None:
     predict = subcommand(
         commands, run_predict, "predict", help="classify images or .npy rows",
         description="Print the predicted class and its probability for each input: image "
@@ -88,6 +101,8 @@ def build_parser() -> Parser:
     predict.add_argument("--top", type=positive_int, default=1,
                          help="how many of the most likely classes to print")
 
+
+def _plot_command(commands: argparse._SubParsersAction) -> None:
     plot = subcommand(
         commands, run_plot, "plot", help="draw a figure as a PNG",
         description="activations and derivatives need no source; history takes a run folder "
@@ -101,10 +116,14 @@ def build_parser() -> Parser:
     plot.add_argument("--output", "-o", type=Path, default=None,
                       help="the file to write: .png, .svg or .pdf (default: <figure>.png)")
 
+
+def _summary_command(commands: argparse._SubParsersAction) -> None:
     summary = subcommand(commands, run_summary, "summary",
                          help="the layer table of a model or architecture")
     add_model_or_architecture_arguments(summary, inputs=64, outputs=10)
 
+
+def _gradcheck_command(commands: argparse._SubParsersAction) -> None:
     gradcheck = subcommand(
         commands, run_gradcheck, "gradcheck", help="check backprop against finite differences",
         description="Compare each parameter's backprop gradient with float64 central "
@@ -113,12 +132,16 @@ def build_parser() -> Parser:
     gradcheck.add_argument("--samples", type=positive_int, default=4, help="batch size")
     gradcheck.add_argument("--seed", type=non_negative_int, default=0)
 
+
+def _download_command(commands: argparse._SubParsersAction) -> None:
     download = subcommand(commands, run_download, "download",
                           help="fetch a data set into the cache")
     download.add_argument("data", choices=tuple(datasets.DATA_SETS))
     download.add_argument("--data-dir", type=Path, default=None,
                           help="where to put it (default: $NNSCRATCH_DATA or the user cache)")
 
+
+def _recipe_command(commands: argparse._SubParsersAction) -> None:
     recipe = subcommand(
         commands, run_recipe, "recipe", help="run one of the articles' experiments",
         description="Run an experiment set up as its article sets it up, and print the "
@@ -135,6 +158,8 @@ def build_parser() -> Parser:
     recipe.add_argument("--no-plots", action="store_true")
     recipe.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
 
+
+def _runs_command(commands: argparse._SubParsersAction) -> None:
     runs = subcommand(
         commands, run_runs, "runs", help="list the saved runs, or compare two",
         description="With no arguments, list the runs in --dir: name, data, epochs, best "
@@ -145,6 +170,8 @@ def build_parser() -> Parser:
                       help="'compare' and two run folders")
     runs.add_argument("--dir", type=Path, default=Path("runs"), help="where the runs are")
 
+
+def _play_command(commands: argparse._SubParsersAction) -> None:
     play = subcommand(
         commands, run_play, "play", help="the playground in your browser",
         description="Start a local server with the playground page: toy 2-D data, nnscratch's "
@@ -157,6 +184,8 @@ def build_parser() -> Parser:
                       help="the port (0: any free one)")
     play.add_argument("--no-browser", action="store_true", help="do not open a browser")
 
+
+def _explain_command(commands: argparse._SubParsersAction) -> None:
     explain = subcommand(
         commands, run_explain, "explain", help="the equations of a network, with shapes",
         description="Print each layer's forward and backward equations with the actual array "
@@ -177,6 +206,9 @@ def build_parser() -> Parser:
                          help="one SGD step with the values of every array (use tiny layers)")
     explain.add_argument("--lr", type=positive_float, default=0.1, help="for --trace")
     explain.add_argument("--seed", type=non_negative_int, default=0)
+
+
+def _exercises_command(commands: argparse._SubParsersAction) -> None:
     exercises = subcommand(
         commands, run_exercises, "exercises", help="write exercises to fill in and check",
         description="Write a numbered ladder of exercise files (a neuron, activations, "
@@ -189,6 +221,8 @@ def build_parser() -> Parser:
                                 "(nnscratch's); columns: one sample per column, W (out, in), "
                                 "z = W a + b (the articles')")
 
+
+def _checker_command(commands: argparse._SubParsersAction) -> None:
     checker = subcommand(
         commands, run_check, "check", help="check your exercises, with the slip each looks like",
         description="Check every exercise file of FOLDER (or one file) against nnscratch's "
@@ -197,8 +231,6 @@ def build_parser() -> Parser:
     checker.add_argument("path", type=Path, metavar="FOLDER_OR_FILE")
     checker.add_argument("--notation", choices=("rows", "columns"), default=None,
                          help="the notation the files must be in (default: what each says)")
-    parser.commands = dict(commands.choices)
-    return parser
 
 
 def did_you_mean(message: str, parser: argparse.ArgumentParser) -> str:
